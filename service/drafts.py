@@ -53,6 +53,7 @@ from service.errors import (
 )  # fmt: skip
 from service.forecasts import mark_stale
 from service.pipeline.model_store import ModelStore
+from service.planned_scores import PlannedMoments
 from service.schemas import COMMENT_MAX, NOT_ONE_LINE, ONE_LINE, DraftOut, ReviewOut, VariantEdit, VariantOut
 from service.segments import segment_named
 from service.send_times import approved_send_after, give_approved_best_hours
@@ -359,13 +360,14 @@ def failed_of(checks: list[dict[str, Any]]) -> list[str]:
 
 def approve(
     session: Session, draft_id: int, variant_id: int | None, reviewer: str, comment: str,
-    override_checks: bool = False, expected_revision: int | None = None,
+    override_checks: bool = False, expected_revision: int | None = None, models: ModelStore | None = None,
 ) -> Draft:  # fmt: skip
     """Approve the draft to send ``variant_id`` (default: its chosen variant). A variant that fails guardrail
     checks is refused (Conflict) unless ``override_checks`` is set with a ``comment`` saying why; the review then
     records the checks it overrode. Choosing another variant than the chosen one, overriding a check, or an
     edited variant pins the draft to the approved variant (see the module's docstring). A draft changed since
-    ``expected_revision`` is refused (DraftChanged)."""
+    ``expected_revision`` is refused (DraftChanged). A send time the approval gives it moves the moment it is
+    planned to go: its figures are scored again for it (service.planned_scores, with ``models``)."""
     draft = get_draft(session, draft_id)
     _require_comment(comment)
     require_unchanged_since(session, draft, expected_revision)  # first: a change since the page was read names who
@@ -402,8 +404,10 @@ def approve(
     if chosen is not None:
         draft.selected_variant_id = chosen.id
     if draft.send_after is None:
+        moments = PlannedMoments.read(session, Draft.id == draft.id)
         draft.send_after, draft.at_wait_end = approved_send_after(draft.campaign, utcnow()), False
         give_approved_best_hours(session, draft.campaign, [draft.id], draft.send_after)
+        moments.follow(session, models)
     mark_stale(draft.campaign)
     session.flush()
     return draft
@@ -475,8 +479,9 @@ def page_read(session: Session, campaign_id: int) -> PageRead:
 
 
 def approve_pending(
-    session: Session, campaign_id: int, reviewer: str, comment: str = "", read_at: PageRead | None = None
-) -> dict[str, int]:
+    session: Session, campaign_id: int, reviewer: str, comment: str = "", read_at: PageRead | None = None,
+    models: ModelStore | None = None,
+) -> dict[str, int]:  # fmt: skip
     """Approve every pending draft of the campaign with its chosen variant: the drafts whose copy passed every
     guardrail check and whose predictions cleared the review floors. Flagged drafts stay for a person (as does a
     pending draft whose chosen variant fails a check, which generation never leaves). A draft with an edited
@@ -496,7 +501,10 @@ def approve_pending(
 
     ``read_at`` (page_read when the person's page was read): a pending draft reviewed or edited after it (reopened
     by someone who rejected it, edited in another tab) or written after it is not approved: the person confirmed
-    the drafts their page counted, not one that someone took back to rewrite meanwhile."""
+    the drafts their page counted, not one that someone took back to rewrite meanwhile.
+
+    The drafts whose approval moved the moment they are planned to go (the campaign's moment passed, or a customer's
+    best hour) are scored again for it (service.planned_scores, with ``models``)."""
     campaign = get_campaign(session, campaign_id)
     _require_comment(comment)
     if campaign.status == "generating":
@@ -514,6 +522,7 @@ def approve_pending(
         kept = [draft_id for draft_id in pending if draft_id not in touched and draft_id <= last_draft]
         changed_since_read, pending = len(pending) - len(kept), kept
     scheduled = approved_send_after(campaign, utcnow())  # a scheduled campaign's drafts wait for its moment
+    moments = PlannedMoments.read(session, Draft.campaign_id == campaign_id) if scheduled is not None else None
     approved = 0
     from service.pipeline.freshness import ADDRESSES, CHOSEN_COPY, flag_out_of_date, flag_unseen  # reads the checks
 
@@ -563,6 +572,8 @@ def approve_pending(
             record_approvals(session, done, reviewer, comment)
             give_approved_best_hours(session, campaign, [i for i, _ in done if i in unscheduled], scheduled)
         approved += len(done)
+    if approved and moments is not None:
+        moments.follow(session, models)
     if approved or out_of_date or unseen:
         session.flush()
         session.expire_all()  # drafts loaded earlier in this session must not show the old status
@@ -608,9 +619,13 @@ def reject(session: Session, draft_id: int, reviewer: str, comment: str, expecte
 REOPENABLE = {"approved", "rejected"}
 
 
-def reopen(session: Session, draft_id: int, reviewer: str, comment: str, expected_revision: int | None = None) -> Draft:
+def reopen(
+    session: Session, draft_id: int, reviewer: str, comment: str, expected_revision: int | None = None,
+    models: ModelStore | None = None,
+) -> Draft:  # fmt: skip
     """Take back an approval or a rejection (a slip of the mouse, a change of mind): the draft waits for review
-    again, flagged if it was, and loses the send time its approval gave it. Conflict for a draft that was sent or
+    again, flagged if it was, and loses the send time its approval gave it, its figures scored again for the moment
+    it is planned to go without it (service.planned_scores, with ``models``). Conflict for a draft that was sent or
     is being sent, or that was never reviewed; DraftChanged for one changed since ``expected_revision``."""
     draft = get_draft(session, draft_id)
     _require_comment(comment)
@@ -621,8 +636,10 @@ def reopen(session: Session, draft_id: int, reviewer: str, comment: str, expecte
             "taken back for review."
         )
     review = Review(action="reopen", reviewer=reviewer, comment=comment.strip())
+    moments = PlannedMoments.read(session, Draft.id == draft.id)
     record_review(session, draft, review, "flagged" if draft.flagged else "pending")
     draft.send_after, draft.at_wait_end, draft.pinned = None, False, False
+    moments.follow(session, models)
     _ask_anew(draft)  # not tried again at a time its approval no longer gives
     mark_stale(draft.campaign)
     session.flush()

@@ -54,6 +54,8 @@ from service.pipeline.freshness import (
     held_back_for_lateness,
     not_overridden,
 )
+from service.pipeline.model_store import ModelStore
+from service.planned_scores import PlannedMoments
 from service.send_times import approved_send_after, give_approved_best_hours
 
 # Why a flagged draft was left for a person, as the result counts them.
@@ -109,18 +111,21 @@ def _latest_review_id():
 
 
 def reapprove_late(
-    session: Session, campaign_id: int, reviewer: str, comment: str = "", read_at: PageRead | None = None
-) -> dict[str, Any]:
+    session: Session, campaign_id: int, reviewer: str, comment: str = "", read_at: PageRead | None = None,
+    models: ModelStore | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Approve again the campaign's drafts held back for lateness alone (see the module's docstring), a batch at a
     time, each recorded as an approval; how many, how many flagged drafts were left and why (``left``, keys of
     ``LEFT``), how many wait for a person in all, and when those approved go. Refused (Conflict) while the
     campaign is being generated. ``read_at`` (service.drafts.page_read): a draft reviewed after the page was read
-    is left, as approving all pending leaves it."""
+    is left, as approving all pending leaves it. The drafts approved again are scored again for the moment they now
+    go at (service.planned_scores, with ``models``)."""
     campaign = get_campaign(session, campaign_id)
     _require_comment(comment)
     if campaign.status == "generating":
         raise Conflict(f"Campaign {campaign_id} is being generated: approve its drafts once it is ready.")
     send_after = approved_send_after(campaign, utcnow())
+    moments = PlannedMoments.read(session, Draft.campaign_id == campaign_id)
     left: Counter[str] = Counter()
     reapproved = 0
     for rows in _flagged(session, campaign_id):
@@ -142,6 +147,8 @@ def reapprove_late(
         reapproved += _approve_again(
             session, campaign, [row for row in checked if row.id not in stale], approvals, send_after, reviewer, comment
         )
+    if reapproved:
+        moments.follow(session, models)
     if reapproved or left["out_of_date"] or left["unseen_characters"]:
         session.flush()
         session.expire_all()  # drafts loaded earlier in this session must not show the old status

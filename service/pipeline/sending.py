@@ -83,6 +83,7 @@ from service.pipeline.mail import (
     sender_of,
     smtp_address,
 )
+from service.pipeline.model_store import ModelStore
 from service.pipeline.send_outcomes import (
     claim,
     flag_perhaps_sent,
@@ -106,6 +107,7 @@ from service.pipeline.send_outcomes import (
     without_address,
 )
 from service.pipeline.unsubscribe_links import links_unanswered, unreachable_links
+from service.planned_scores import PlannedMoments
 from service.send_times import schedule_at_best_hours, schedule_campaign, waiting_drafts
 from service.settings import ExperimentSettings, SendScheduleSettings, SmtpSettings, TrackingSettings, on_this_machine
 from service.signed_links import TrackingLinks, UnsubscribeLinks
@@ -142,6 +144,7 @@ def _variant_for(draft: Draft, arm: str | None) -> Variant | None:
 def send_campaign(
     progress, engine: Engine, campaign_id: int, settings: SmtpSettings | None = None, limit: int | None = None,
     at_best_hour: bool = False, at: datetime | None = None, due_check: bool = False, links_must_answer: bool = False,
+    models: ModelStore | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Job: send the approved, not yet sent drafts that are due (with ``limit``, ``limit`` emails: see
     due_drafts.drafts_to_mail); customers who unsubscribed (or whose address bounced) meanwhile are skipped, as is a
@@ -156,7 +159,9 @@ def send_campaign(
     policy's days ago waits (``deferred``: the draft stays approved, its send time moved to when they may be mailed
     again). With ``at`` (the campaign scheduled, or rescheduled), the approved drafts, whatever time an earlier request
     gave them, and drafts approved later get that moment (with ``at_best_hour``, each customer's best hour from then on)
-    and wait for it; without it, a scheduled campaign is unscheduled and sent now. With ``links_must_answer`` (a send
+    and wait for it; without it, a scheduled campaign is unscheduled and sent now. The drafts whose planned moment
+    that moved are scored again for it (service.planned_scores; ``models``: the server's store, else the current
+    engagement model is read for the job). With ``links_must_answer`` (a send
     with no server of its own: the command line's), nothing is sent while Tailor does not answer where the emails'
     unsubscribe links lead."""
     settings = settings or SmtpSettings()
@@ -171,10 +176,12 @@ def send_campaign(
             )
         flag_interrupted_sends(session, campaign_id)  # drafts a stopped sender left "sending": back to review
         if not due_check:  # a request to send: schedules, reschedules or unschedules; the due-check only sends
+            moments = PlannedMoments.read(session, Draft.campaign_id == campaign_id)
             scheduled = at if at is not None and at > now else None
             schedule_campaign(session, session.get(Campaign, campaign_id), scheduled, at_best_hour=at_best_hour)
             if at_best_hour:
                 schedule_at_best_hours(session, campaign_id, scheduled or now)
+            moments.follow(session, models)  # the drafts' figures are for the moments they now go at
         campaign = session.get(Campaign, campaign_id)
         created_at = campaign.created_at  # what tells this database's campaign from another's (links_unanswered)
         outcomes = ArmOutcomes(campaign_id)  # an experiment's: read for its allocation, if it allocates any

@@ -117,6 +117,6 @@ def send(
     session.commit()  # the job reads the campaign in its own session
     job_id = state.jobs.submit(
         "send", send_campaign, engine=state.engine, campaign_id=campaign_id, limit=batch_size,
-        at_best_hour=at_best_hour, at=when,
+        at_best_hour=at_best_hour, at=when, models=state.models,
     )  # fmt: skip
     return JobStarted.of(job_id)

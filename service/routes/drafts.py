@@ -138,7 +138,9 @@ def suggest_variant(
 
 
 @router.post("/drafts/{draft_id}/approve", response_model=DraftOut, responses=errors(404, 409, 413))
-def approve(draft_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: ApproveIn | None = None) -> DraftOut:
+def approve(
+    draft_id: DatabaseId, session: SessionDep, state: StateDep, _key: ApiKeyDep, body: ApproveIn | None = None
+) -> DraftOut:
     """Approve the draft (with `variant_id`, that variant of the draft's: another is a 422 naming it); a variant
     that failed guardrail checks needs `override_checks` and a `comment` saying why (409 without them), recorded
     with the review. With `expected_revision`, a draft changed since (copy its approver never saw) is a 409, as is a
@@ -147,27 +149,29 @@ def approve(draft_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: Ap
     body = body or ApproveIn()  # no body: the chosen variant, by nobody in particular
     draft = draft_ops.approve(
         session, draft_id, body.variant_id, body.reviewer, body.comment, override_checks=body.override_checks,
-        expected_revision=body.expected_revision,
+        expected_revision=body.expected_revision, models=state.models,
     )  # fmt: skip
     return draft_ops.draft_out(draft)
 
 
 @router.post("/campaigns/{campaign_id}/drafts/approve", response_model=PendingApproved, responses=errors(404, 409, 413))
 def approve_pending(
-    campaign_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: ApprovePendingIn | None = None
+    campaign_id: DatabaseId, session: SessionDep, state: StateDep, _key: ApiKeyDep, body: ApprovePendingIn | None = None
 ) -> PendingApproved:
     """Approve every pending draft of the campaign, each with its chosen variant: the drafts that passed every
     guardrail check and review floor. Flagged drafts stay for a person. Refused (409) while the campaign is being
     generated. The body is optional, as for one draft's approval."""
     body = body or ApprovePendingIn()
-    return PendingApproved(**draft_ops.approve_pending(session, campaign_id, body.reviewer, body.comment))
+    return PendingApproved(
+        **draft_ops.approve_pending(session, campaign_id, body.reviewer, body.comment, models=state.models)
+    )
 
 
 @router.post(
     "/campaigns/{campaign_id}/drafts/reapprove-late", response_model=LateReapproved, responses=errors(404, 409, 413)
 )
 def reapprove_late(
-    campaign_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: ApprovePendingIn | None = None
+    campaign_id: DatabaseId, session: SessionDep, state: StateDep, _key: ApiKeyDep, body: ApprovePendingIn | None = None
 ) -> LateReapproved:
     """Approve again the campaign's drafts the send's due-check held back for lateness alone (more than
     `TAILOR_SEND_LATE_LIMIT_HOURS` past their moment, after an outage), untouched since: a fresh approval each, with
@@ -177,7 +181,9 @@ def reapprove_late(
     person, as do those whose catalog facts changed meanwhile (flagged with what changed): `left` counts them by
     why. Refused (409) while the campaign is being generated. The body is optional."""
     body = body or ApprovePendingIn()
-    return LateReapproved(**late_drafts.reapprove_late(session, campaign_id, body.reviewer, body.comment))
+    return LateReapproved(
+        **late_drafts.reapprove_late(session, campaign_id, body.reviewer, body.comment, models=state.models)
+    )
 
 
 @router.post("/drafts/{draft_id}/reject", response_model=DraftOut, responses=errors(404, 409, 413))
@@ -190,11 +196,13 @@ def reject(draft_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: Rej
 
 
 @router.post("/drafts/{draft_id}/reopen", response_model=DraftOut, responses=errors(404, 409, 413))
-def reopen(draft_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: RejectIn | None = None) -> DraftOut:
+def reopen(
+    draft_id: DatabaseId, session: SessionDep, state: StateDep, _key: ApiKeyDep, body: RejectIn | None = None
+) -> DraftOut:
     """Take back the draft's approval (before it is sent) or rejection: it waits for review again (`pending`, or
     `flagged` if it was), with a `reopen` review in its history. 409 for a draft sent or never reviewed."""
     body = body or RejectIn()
-    draft = draft_ops.reopen(session, draft_id, body.reviewer, body.comment, body.expected_revision)
+    draft = draft_ops.reopen(session, draft_id, body.reviewer, body.comment, body.expected_revision, state.models)
     return draft_ops.draft_out(draft)
 
 

@@ -61,12 +61,14 @@ ListKeptForm = Annotated[str, Depends(_list_kept)]
 
 @router.post("/campaigns/{campaign_id}/reapprove-late", response_model=None)
 def reapprove_late(
-    campaign_id: DatabaseId, request: Request, session: SessionDep, reviewer: ReviewerDep, form: BulkApprovalForm,
-    kept: ListKeptForm = "",
+    campaign_id: DatabaseId, request: Request, session: SessionDep, state: StateDep, reviewer: ReviewerDep,
+    form: BulkApprovalForm, kept: ListKeptForm = "",
 ) -> RedirectResponse:  # fmt: skip
     """Approve again the campaign's drafts held back for lateness alone (see late_drafts.reapprove_late); those
     changed after the page was read stay, as for approving all pending."""
-    done = late_drafts.reapprove_late(session, campaign_id, reviewer, form.comment, read_at=form.read_at)
+    done = late_drafts.reapprove_late(
+        session, campaign_id, reviewer, form.comment, read_at=form.read_at, models=state.models
+    )
     left = done["left"]
     said = (
         f"?reapproved={done['reapproved']}&not_late={left['not_late']}&edited={left['edited_since']}"
@@ -89,12 +91,14 @@ def refresh_campaign_facts(
 
 @router.post("/campaigns/{campaign_id}/approve-pending", response_model=None)
 def approve_pending(
-    campaign_id: DatabaseId, request: Request, session: SessionDep, reviewer: ReviewerDep, form: BulkApprovalForm,
-    kept: ListKeptForm = "",
+    campaign_id: DatabaseId, request: Request, session: SessionDep, state: StateDep, reviewer: ReviewerDep,
+    form: BulkApprovalForm, kept: ListKeptForm = "",
 ) -> RedirectResponse:  # fmt: skip
     """Approve the campaign's pending drafts at once (see drafts.approve_pending); the flagged ones stay, and so do
     those changed after the page was read (``BulkApproval.read_at``)."""
-    done = draft_ops.approve_pending(session, campaign_id, reviewer, form.comment, read_at=form.read_at)
+    done = draft_ops.approve_pending(
+        session, campaign_id, reviewer, form.comment, read_at=form.read_at, models=state.models
+    )
     said = (
         f"?approved={done['approved']}&changed={done['changed_since_read']}&out_of_date={done['out_of_date']}"
         f"&unseen={done['unseen_characters']}"

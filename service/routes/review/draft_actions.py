@@ -100,7 +100,7 @@ def _refused(
 
 @router.post("/drafts/{draft_id}/approve", response_model=None)
 def approve(
-    draft_id: DatabaseId, request: Request, session: SessionDep, reviewer: ReviewerDep,
+    draft_id: DatabaseId, request: Request, session: SessionDep, state: StateDep, reviewer: ReviewerDep,
     variant_id: Annotated[DatabaseId | None, Form()] = None, comment: Annotated[str, Form()] = "",
     override_checks: Annotated[bool, Form()] = False, expected_revision: RevisionForm = None, whose: WhoseForm = None,
     listed: ListedForm = "",
@@ -108,7 +108,7 @@ def approve(
     try:
         draft_ops.approve(
             session, draft_id, variant_id, reviewer, comment, override_checks=override_checks,
-            expected_revision=expected_revision,
+            expected_revision=expected_revision, models=state.models,
         )  # fmt: skip
     except (TailorError, OperationalError) as error:
         chosen = {"variant_id": variant_id, "override_checks": override_checks}
@@ -134,12 +134,12 @@ def reject(
 
 @router.post("/drafts/{draft_id}/reopen", response_model=None)
 def reopen(
-    draft_id: DatabaseId, request: Request, session: SessionDep, reviewer: ReviewerDep,
+    draft_id: DatabaseId, request: Request, session: SessionDep, state: StateDep, reviewer: ReviewerDep,
     comment: Annotated[str, Form()] = "", expected_revision: RevisionForm = None, whose: WhoseForm = None,
     listed: ListedForm = "",
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
     try:
-        draft_ops.reopen(session, draft_id, reviewer, comment, expected_revision)
+        draft_ops.reopen(session, draft_id, reviewer, comment, expected_revision, models=state.models)
     except (TailorError, OperationalError) as error:
         return _refused(request, session, draft_id, error, {"reopen": comment}, whose=whose, listed=listed)
     return _back_to(request, draft_id, "reopened", listed)
