@@ -53,10 +53,10 @@ from service.errors import (
 )  # fmt: skip
 from service.forecasts import mark_stale
 from service.pipeline.model_store import ModelStore
-from service.planned_scores import PlannedMoments
+from service.planned_scores import FROZEN, PlannedMoments
 from service.schemas import COMMENT_MAX, NOT_ONE_LINE, ONE_LINE, DraftOut, ReviewOut, VariantEdit, VariantOut
 from service.segments import segment_named
-from service.send_times import approved_send_after, give_approved_best_hours
+from service.send_times import approved_send_after, give_approved_best_hours, planned_send_moment
 from service.unseen_copy import UNSEEN_HOLDERS, unseen_in, unseen_in_addresses
 
 REVIEWABLE = WAITING
@@ -232,6 +232,9 @@ def draft_out(draft: Draft) -> DraftOut:
         recommendations=draft.recommendations,
         offer=draft.offer,
         send_after=draft.send_after,
+        scored_for=None
+        if draft.status in FROZEN
+        else planned_send_moment(draft.send_after, draft.campaign.scheduled_at, draft.created_at),
         retry_after=draft.retry_after,
         pinned=draft.pinned,
         cannot_mail=None if draft.status in _GONE else customer.why_not_mailable,

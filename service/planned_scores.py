@@ -11,7 +11,8 @@ and a marketing tool reading it after the reschedule was told figures for a mome
 
 Only the figures move: the chosen, picked or approved variant stays; a draft waiting for review has its review
 floors' reasons said again (``refresh_floor_reasons``, as an edit does), an approved one stays approved. Drafts sent,
-being sent, skipped or rejected keep the figures they had.
+being sent or skipped keep the figures they had (``FROZEN``); the API says what moment a draft's figures are for
+(``DraftOut.scored_for``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -33,20 +33,20 @@ if TYPE_CHECKING:
     from service.pipeline.model_store import ModelStore
 
 RESCORE_BATCH = 500  # drafts loaded and scored at a time: memory stays bounded for a campaign of 100,000
-FOLLOWED = ("pending", "flagged", "approved")  # the drafts whose figures are still read to decide their sending
+FROZEN = ("sending", "sent", "skipped")  # drafts whose sending is under way or over: their figures stay as they went
 _REVIEWABLE = ("pending", "flagged")
 
 
 def planned_hours(session: Session, *where: ColumnElement[bool]) -> dict[int, datetime]:
-    """The hour each draft matching ``where`` (and ``FOLLOWED``) is planned to go in, by its id: the model reads no
+    """The hour each draft matching ``where`` (but those ``FROZEN``) is planned to go in, by its id: the model reads no
     finer than the hour, so a moment moved within it needs no scoring."""
     rows = session.execute(
         select(Draft.id, Draft.send_after, Campaign.scheduled_at, Draft.created_at)
         .join(Campaign, Campaign.id == Draft.campaign_id)
-        .where(Draft.status.in_(FOLLOWED), *where)
+        .where(Draft.status.not_in(FROZEN), *where)
     )
     return {
-        draft_id: pd.Timestamp(planned_send_moment(send_after, scheduled_at, written_at)).floor("h").to_pydatetime()
+        draft_id: planned_send_moment(send_after, scheduled_at, written_at).replace(minute=0, second=0, microsecond=0)
         for draft_id, send_after, scheduled_at, written_at in rows
     }
 
@@ -81,7 +81,9 @@ class PlannedMoments:
 
 def rescore(session: Session, draft_ids: list[int], models: ModelStore | None = None) -> list[int]:
     """Score the drafts again for the moment each is planned to go, ``RESCORE_BATCH`` at a time, each batch in one
-    pass of the engagement model (read once); the ids scored (none before any engagement model is trained)."""
+    pass of the engagement model (read once); the ids scored (none before any engagement model is trained). Drafts
+    ``FROZEN`` meanwhile are left; those loaded already are read again, as the bulk updates that moved them left
+    them (a send time, a status)."""
     from service.pipeline.flags import refresh_floor_reasons
     from service.pipeline.generate import rescore_drafts
 
@@ -94,12 +96,15 @@ def rescore(session: Session, draft_ids: list[int], models: ModelStore | None = 
         engagement = models.get("engagement")
     except NotReady:  # drafts made before any scoring model: nothing scored them, nothing to follow
         return []
+    scored: list[int] = []
+    session.flush()
     for batch in batches(draft_ids, size=RESCORE_BATCH):
         drafts = list(
             session.scalars(
                 select(Draft)
-                .where(Draft.id.in_(batch))
+                .where(Draft.id.in_(batch), Draft.status.not_in(FROZEN))
                 .options(selectinload(Draft.variants), selectinload(Draft.customer), selectinload(Draft.campaign))
+                .execution_options(populate_existing=True)
             )
         )
         rescore_drafts(drafts, engagement)
@@ -107,4 +112,5 @@ def rescore(session: Session, draft_ids: list[int], models: ModelStore | None = 
             if draft.status in _REVIEWABLE:
                 refresh_floor_reasons(draft)
         session.flush()
-    return draft_ids
+        scored += [draft.id for draft in drafts]
+    return scored

@@ -25,12 +25,14 @@ from service.clock import at_time_of_day, on_the_clock, wall_clock
 from service.db.batches import batches
 from service.db.models import Campaign, Draft
 from service.pipeline.contact_policy import moved_deferral
+from service.planned_scores import rescore
 
 
 def move_to_new_zones(session: Session, zones: dict[int, tuple[str, str]], now: datetime) -> int:
     """Move the waiting drafts of the customers in ``zones`` (by customer row id: their clock's zone before and
     after, the shop's for one without a zone of their own) from the old clock's time of day to the new's (see the
-    module's docstring); how many were moved (a draft a send claimed meanwhile is not)."""
+    module's docstring), each scored again for its new moment (service.planned_scores); how many were moved (a
+    draft a send claimed meanwhile is not)."""
     moves = []
     for customer_ids in batches(list(zones)):
         waiting = session.execute(
@@ -53,7 +55,9 @@ def move_to_new_zones(session: Session, zones: dict[int, tuple[str, str]], now: 
     # table's statement: the ORM's update by primary key gives no count of the rows it changed)
     drafts = Draft.__table__
     moving = update(drafts).where(drafts.c.id == bindparam("draft_id"), drafts.c.status == "approved")
-    return sum(session.execute(moving, batch).rowcount for batch in batches(moves))
+    moved = sum(session.execute(moving, batch).rowcount for batch in batches(moves))
+    rescore(session, [move["draft_id"] for move in moves])  # figures for the hour they now go at
+    return moved
 
 
 def _on_new_clock(moment: datetime, old_zone: ZoneInfo, new_zone: ZoneInfo, now: datetime) -> datetime:

@@ -160,8 +160,8 @@ def send_campaign(
     again). With ``at`` (the campaign scheduled, or rescheduled), the approved drafts, whatever time an earlier request
     gave them, and drafts approved later get that moment (with ``at_best_hour``, each customer's best hour from then on)
     and wait for it; without it, a scheduled campaign is unscheduled and sent now. The drafts whose planned moment
-    that moved are scored again for it (service.planned_scores; ``models``: the server's store, else the current
-    engagement model is read for the job). With ``links_must_answer`` (a send
+    that, the contact policy or a hold-back moved are scored again for it (service.planned_scores; ``models``: the
+    server's store, else the current engagement model is read for the job). With ``links_must_answer`` (a send
     with no server of its own: the command line's), nothing is sent while Tailor does not answer where the emails'
     unsubscribe links lead."""
     settings = settings or SmtpSettings()
@@ -175,17 +175,18 @@ def send_campaign(
                 f"Campaign {campaign_id} is being generated: send it once it is ready (its approved drafts stay)."
             )
         flag_interrupted_sends(session, campaign_id)  # drafts a stopped sender left "sending": back to review
+        moments = PlannedMoments.read(session, Draft.campaign_id == campaign_id)
         if not due_check:  # a request to send: schedules, reschedules or unschedules; the due-check only sends
-            moments = PlannedMoments.read(session, Draft.campaign_id == campaign_id)
             scheduled = at if at is not None and at > now else None
             schedule_campaign(session, session.get(Campaign, campaign_id), scheduled, at_best_hour=at_best_hour)
             if at_best_hour:
                 schedule_at_best_hours(session, campaign_id, scheduled or now)
-            moments.follow(session, models)  # the drafts' figures are for the moments they now go at
         campaign = session.get(Campaign, campaign_id)
         created_at = campaign.created_at  # what tells this database's campaign from another's (links_unanswered)
         outcomes = ArmOutcomes(campaign_id)  # an experiment's: read for its allocation, if it allocates any
         draft_ids, held_back, deferred, arms = drafts_to_mail(session, campaign, now, limit, due_check, outcomes)
+        # scheduled, at best hours, deferred by the contact policy or held back: scored for the moments they now go at
+        moments.follow(session, models)
         brand = load_brand(campaign.brand.slug)  # once: the loop below writes each send's locale with it
         sender = sender_of(brand.slug, settings)
         experiment = campaign.holdout_share is not None

@@ -118,6 +118,14 @@ class DraftOut(BaseModel):
     )
     offer: dict[str, Any] | None
     send_after: UtcMoment | None = None  # an approved draft waiting for the customer's best send hour
+    scored_for: UtcMoment | None = Field(
+        None, description="the moment the variants' `p_open`, `p_click` and `p_conversion` are for (the model reads "
+        "the send's hour and weekday): the draft's `send_after`, else its campaign's scheduled moment (or the moment "
+        "the draft was written, where that came later), else the moment it was written; the figures are scored again "
+        "when it moves (a reschedule, an approval, a reopening). A draft waiting for review in a campaign sent at "
+        "best hours is scored for the campaign's moment: its customer's best hour is given, and scored for, at its "
+        "approval. Null for a draft sent, being sent or skipped: its figures are those it last had",
+    )  # fmt: skip
     retry_after: UtcMoment | None = Field(
         None, description="an approved draft whose address the mail server refused for now (4xx: greylisting, a "
         "full mailbox, a rate limit) is not tried again before this moment; the due-check tries it then",

@@ -73,6 +73,7 @@ def test_a_rescheduled_campaign_s_drafts_are_scored_for_their_new_moment(client,
     draft_id, label = next(iter(stored))
     shown = client.get(f"/drafts/{draft_id}").json()
     assert next(v["p_open"] for v in shown["variants"] if v["label"] == label) == stored[draft_id, label][0]
+    assert datetime.fromisoformat(shown["scored_for"].replace("Z", "+00:00")).replace(tzinfo=None) == at
     print(f"p_open of draft {draft_id} {label}: written {at_writing[draft_id, label][0]:.4f}, "
           f"rescheduled {stored[draft_id, label][0]:.4f}")  # fmt: skip
 
@@ -111,3 +112,35 @@ def test_best_hours_approvals_and_reopening_move_the_figures_with_the_moment(cli
     assert reopened.status_code == 200, reopened.text
     stored, planned, moments = _stored_and_planned(engine, campaign_id, models)
     assert moments[first][1] in ("pending", "flagged") and stored == planned
+
+
+def test_a_draft_the_contact_policy_defers_is_scored_for_the_wait_s_end(
+    client, demo_files, engine, mail_server, monkeypatch
+):
+    from sqlalchemy import select
+
+    from service.db.models import Draft, Send
+    from service.db.session import session_scope
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    trained_shop(client, demo_files)
+    models = client.app.state.tailor.models
+    written = _next(2, 9, datetime.now(UTC).replace(tzinfo=None))
+    _set_clock(monkeypatch, written)
+    campaign_id = generated_campaign(client, max_customers=12)
+    with session_scope(engine) as session:
+        draft = session.scalars(
+            select(Draft).where(Draft.campaign_id == campaign_id, Draft.status == "pending").order_by(Draft.id)
+        ).first()
+        draft_id = draft.id
+        session.add(Send(customer=draft.customer, subject="Earlier", campaign_type="vip", sent_at=written))
+    assert client.post(f"/drafts/{draft_id}/approve", json={"reviewer": "ana"}).status_code == 200
+    before, _, _ = _stored_and_planned(engine, campaign_id, models)
+
+    send = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/send").json()["job_id"])
+    assert send["status"] == "succeeded" and send["result"]["deferred"] == 1, send["result"]
+    stored, planned, moments = _stored_and_planned(engine, campaign_id, models)
+    assert moments[draft_id][0] > written + timedelta(days=1) and not messages  # to the wait's end, two days on
+    assert stored == planned
+    assert _p_opens(stored) != _p_opens(before)
