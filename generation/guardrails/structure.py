@@ -16,8 +16,9 @@ MIN_DISTINCT_TRIGRAMS = 0.8  # share of a text's three-word sequences that must 
 _ENDS_SENTENCE = re.compile(r"[.!?…)\"”»]$")
 # What mail-merge placeholders look like: {name}, ${name}, $NAME, %name%, <<name>>, and square brackets around
 # what a writer leaves for later ([Name], [insert product], [Link]). Copy never needs braces; "[NEW]" stays fine.
+# A template engine's doubled braces ({{ name }}) are matched whole, so that the reason quotes them as typed.
 _PLACEHOLDER = re.compile(
-    r"\$?\{[^{}\n]{0,40}\}|\$\{|\$[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\$(?:NAME|FIRSTNAME|FNAME|EMAIL)\b|%[A-Za-z_]+%|<<[^<>\n]{1,40}>>"
+    r"\$?\{\{[^{}\n]{0,40}\}\}|\$?\{[^{}\n]{0,40}\}|\$\{|\$[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\$(?:NAME|FIRSTNAME|FNAME|EMAIL)\b|%[A-Za-z_]+%|<<[^<>\n]{1,40}>>"
     r"|(?i:\[[^\[\]\n]{0,30}\b(?:name|customer|product|brand|shop|store|link|url|insert|date|code|price|company|"
     r"email|first|last|imię|имя|vorname|prénom|nom|naam|voornaam|client|klant|prod|lien|enlace)\w*\b[^\[\]\n]{0,30}\])"
 )

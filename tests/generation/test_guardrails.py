@@ -608,6 +608,10 @@ class TestStructure(CheckContract):
             ("intro", "Hola [Nombre del cliente], aquí tiene sus ideas.", "[Nombre del cliente]"),
             ("product_lines", ["Il Suo [nome prodotto] La aspetta.", "Caldo e accogliente."], "[nome prodotto]"),
             ("intro", "Beste [Voornaam], hier zijn uw favorieten.", "[Voornaam]"),
+            # a template engine's doubled braces, quoted as typed (the reason said "{ 7*7 }", a brace pair short)
+            ("intro", "Hello {{ 7*7 }}, we kept a few things for you.", "{{ 7*7 }}"),
+            ("subject", "Hi {{first_name}}, come back", "{{first_name}}"),
+            ("preheader", "${{name}}, your picks are here", "${{name}}"),
         ],
     )
     def test_an_unfilled_placeholder_fails(self, field, text, placeholder):
