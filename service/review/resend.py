@@ -51,6 +51,11 @@ CAMPAIGN_ACTS = {
 WRITTEN = {"subject": "Subject", "preheader": "Preheader", "intro": "Intro", "product_line": "Product line",
            "comment": "Comment", "note": "Note for the model"}  # fmt: skip
 MULTILINE = {"intro", "comment"}
+# A comment labelled as the form it was typed in labels it, by the address's last part: a rejection's reason was
+# "Comment" here and "Why reject?" (required) on the draft's page.
+COMMENT_LABELS = {"reject": "Why reject?", "reopen": "Why?", "approve-pending": "Comment, kept with each approval",
+                  "reapprove-late": "Comment, kept with each approval"}  # fmt: skip
+REQUIRED = {("reject", "comment")}  # (form, field) the draft's page requires
 
 
 @dataclass(frozen=True)
@@ -114,13 +119,14 @@ class CarriedForm:
         """The fields as the page lays them out: a label for each written one, and each product line labelled as the
         draft's page labels it ("Line for Sencha Green", by ``products``, the draft's product names in order; else
         numbered)."""
-        rows, lines = [], 0
+        rows, lines, action = [], 0, self.action.rsplit("/", 1)[1]
         for name, value in self.fields:
-            label = WRITTEN.get(name)
+            label = COMMENT_LABELS.get(action, WRITTEN[name]) if name == "comment" else WRITTEN.get(name)
             if name == "product_line":
                 lines += 1
                 label = f"Line for {products[lines - 1]}" if lines <= len(products) else f"{label} {lines}"
-            rows.append({"name": name, "value": value, "label": label or "", "multiline": name in MULTILINE})
+            rows.append({"name": name, "value": value, "label": label or "", "multiline": name in MULTILINE,
+                         "required": (action, name) in REQUIRED})  # fmt: skip
         return rows
 
 

@@ -5,6 +5,7 @@ hidden, and an edit's fields with no word of the draft or the variant, to a copy
 from __future__ import annotations
 
 import html
+import re
 
 from tests.service.test_review_revisions import _signed_out_after_opening, draft, form_of
 
@@ -73,3 +74,19 @@ def test_a_bulk_approval_with_a_comment_too_long_for_the_campaign_page_offered_a
     again = browser.post("/review/login", data=form_of(login.text, "/review/login", api_key=api_key, reviewer="Ann"))
     assert 'id="resend-form"' in again.text
     assert _said(again.text) == f"Approve the pending drafts of campaign {draft['campaign_id']}."
+
+
+def _comment_field(page: str) -> tuple[str, str]:
+    """The offered form's comment field: its label's words and its tag."""
+    found = re.search(r"<label>([^<]*)\s*<(textarea|input)([^>]*name=\"comment\"[^>]*)>", page)
+    return html.unescape(found.group(1)).strip(), found.group(3)
+
+
+def test_a_rejection_offered_again_labels_its_reason_as_the_draft_page_does(client, api_key, draft):
+    """The draft's page asks "Why reject?" and requires it; the page offering the form again called it "Comment",
+    and let it be emptied, to be refused by the server."""
+    page = f"/review/drafts/{draft['id']}"
+    label, tag = _comment_field(_offered_again(client, api_key, draft, f"{page}/reject", comment="Too pushy"))
+    assert label == "Why reject?" and " required" in tag
+    label, tag = _comment_field(_offered_again(client, api_key, draft, f"{page}/approve", comment="Fine"))
+    assert label == "Comment" and " required" not in tag  # an approval's comment is optional, there as here
