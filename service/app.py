@@ -70,6 +70,7 @@ from service.review import (
     login_address,
     root_of,
 )
+from service.review.address_errors import address_problem
 from service.review.resend import sent_form
 from service.routes import KEYED_ROUTERS, OPEN_ROUTERS
 from service.routes.responses import ANY_ROUTE, document, errors
@@ -327,8 +328,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse | HTMLResponse:
         problems = [_request_problem(e) for e in error.errors()]
         message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-        if is_review_page(request):
-            return error_page(request, 422, message)
+        if is_review_page(request):  # a person reads it: the address's parts in words, not the API's field paths
+            told = [address_problem(e) or "{field}: {message}".format_map(_request_problem(e)) for e in error.errors()]
+            return error_page(request, 422, " ".join(told))
         return JSONResponse({"error": "InvalidRequest", "message": message, "problems": problems}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
