@@ -31,6 +31,7 @@ from service.schemas import (
     SuggestionOut,
     VariantEdit,
 )
+from service.schemas.common import CUSTOMER_SEARCH_MAX
 
 router = APIRouter(tags=["drafts"], responses=errors(*KEYED))
 
@@ -40,7 +41,8 @@ def list_drafts(
     campaign_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, status: DraftStatus | None = None,
     flagged: bool | None = None, limit: int = Query(100, ge=1, le=1000), offset: OffsetQuery = 0,
     customer: str | None = Query(
-        None, description="only the drafts of this customer: their id or email, or their first name, in any case"
+        None, max_length=CUSTOMER_SEARCH_MAX,
+        description="only the drafts of this customer: their id or email, or their first name, in any case",
     ),
     sort: DraftSort = Query(DEFAULT_SORT, description=SORT_HELP),
 ) -> list[DraftOut]:  # fmt: skip

@@ -41,6 +41,10 @@ def replaced_by(field: str) -> str:
     return f"deprecated: the same as `{field}`, which replaces it; still given for the clients that read this name"
 
 
+# The characters of a search for a customer (a list of drafts' `customer`: an id, an email address or a first name):
+# as many as the longest the customers' table holds, an address's 320; any length was searched, and echoed back.
+CUSTOMER_SEARCH_MAX = 320
+
 # A row's id in a path, a query or a form, where it is text read as a number.
 DatabaseId = Annotated[int, Ge(1), Le(ROW_ID_MAX)]
 # A row's id in a JSON body: a number, so that `true` is not read as id 1.

@@ -42,3 +42,19 @@ def test_a_campaign_page_address_edited_by_hand_is_refused_in_words(client, engi
     assert path.status_code == 422
     assert _error(path.text) == "The address holds “first” where it should hold a whole number."
 
+
+def test_a_customer_search_is_capped_with_a_clear_message(client, engine):
+    """As long as the longest address or id a customer has (320 characters), on the page as through the API."""
+    draft_id = _flagged_draft(client, engine)
+    campaign_id = client.get(f"/drafts/{draft_id}").json()["campaign_id"]
+    pasted = "x" * 5000
+    refused = client.get(f"/review/campaigns/{campaign_id}", params={"customer": pasted})
+    assert refused.status_code == 422
+    said = "The address's customer is 5,000 characters long: it should be at most 320."
+    assert _error(refused.text) == said and pasted not in refused.text
+    assert client.get(f"/review/drafts/{draft_id}", params={"customer": pasted}).status_code == 422
+    assert client.get(f"/campaigns/{campaign_id}/drafts", params={"customer": pasted}).status_code == 422
+    longest = "x" * 320  # still searched
+    assert client.get(f"/review/campaigns/{campaign_id}", params={"customer": longest}).status_code == 200
+    assert client.get(f"/campaigns/{campaign_id}/drafts", params={"customer": longest}).json() == []
+    assert 'name="customer" value="" maxlength="320"' in client.get(f"/review/campaigns/{campaign_id}").text

@@ -22,6 +22,7 @@ from service.review import PREFIX, address, error_page, templates
 from service.review.resend import CarriedForm
 from service.routes.review.redirects import to_page
 from service.schemas import CampaignOut, DatabaseId, DraftStatus
+from service.schemas.common import CUSTOMER_SEARCH_MAX
 from service.unseen_copy import unseen_holders_said
 
 router = APIRouter(prefix=PREFIX)
@@ -45,7 +46,8 @@ def campaigns_page(
 def campaign_page(
     campaign_id: DatabaseId, request: Request, session: SessionDep, _key: ApiKeyDep,
     status: DraftStatus | None = None,
-    page: int = Query(1, ge=1, le=DATABASE_INT_MAX // DRAFTS_PER_PAGE), customer: str | None = None,
+    page: int = Query(1, ge=1, le=DATABASE_INT_MAX // DRAFTS_PER_PAGE),
+    customer: str | None = Query(None, max_length=CUSTOMER_SEARCH_MAX),
     approved: int | None = Query(None, ge=0, le=COUNT_MAX), changed: int = Query(0, ge=0, le=COUNT_MAX),
     out_of_date: int = Query(0, ge=0, le=COUNT_MAX), reapproved: int | None = Query(None, ge=0, le=COUNT_MAX),
     edited: int = Query(0, ge=0, le=COUNT_MAX), fails_checks: int = Query(0, ge=0, le=COUNT_MAX),
@@ -82,6 +84,7 @@ def campaign_page(
     not_done, comment = _not_done(request)
     context = {
         "campaign": campaign, "drafts": drafts, "status": status, "page": page, "customer": customer,
+        "customer_search_max": CUSTOMER_SEARCH_MAX,
         "listed": listed_query(status, customer, page, sort),  # passed on to each draft's page, for its way back
         "elsewhere": elsewhere, "sort": sort, "sorts": SORT_LABELS, "default_sort": DEFAULT_SORT,
         "has_next": len(rows) > DRAFTS_PER_PAGE, "per_page": DRAFTS_PER_PAGE, "statuses": list(get_args(DraftStatus)),

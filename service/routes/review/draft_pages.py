@@ -22,6 +22,7 @@ from service.review import PREFIX, templates
 from service.routes.review.campaign_pages import DRAFTS_PER_PAGE, list_of, listed_query
 from service.routes.review.redirects import to_page
 from service.schemas import DatabaseId
+from service.schemas.common import CUSTOMER_SEARCH_MAX
 from service.settings import SmtpSettings
 
 router = APIRouter(prefix=PREFIX)
@@ -214,7 +215,8 @@ def copy_locale(draft: Draft) -> str:
 @router.get("/drafts/{draft_id}", response_class=HTMLResponse)
 def draft_page(
     draft_id: DatabaseId, request: Request, session: SessionDep, _key: ApiKeyDep, preview: DatabaseId | None = None,
-    done: str | None = None, status: str | None = None, customer: str | None = None,
+    done: str | None = None, status: str | None = None,
+    customer: str | None = Query(None, max_length=CUSTOMER_SEARCH_MAX),
     page: int | None = Query(None, ge=1, le=DATABASE_INT_MAX // DRAFTS_PER_PAGE), sort: str | None = None,
 ) -> HTMLResponse:  # fmt: skip
     """The draft; `preview` names the variant whose email the preview shows (else the one sent, else the chosen
