@@ -201,3 +201,43 @@ def test_an_update_that_finds_no_draft_out_of_date_says_so(client, engine):
     assert said == (
         "No pending or flagged draft was out of date: the catalog changed no fact of their products. Nothing to update."
     )
+
+
+def _comment_field(page: str, form: str) -> str:
+    """The comment field of the form ``form`` (approve, reject, reopen): its tag."""
+    start = page.index(f'id="{form}-form"')
+    return re.search(r'<input type="text" name="comment"[^>]*>', page[start:]).group(0)
+
+
+def _described_by(page: str, field: str) -> str:
+    """What the hint the field names in its aria-describedby says, as read (its last id: the error's comes first)."""
+    described = re.search(r'aria-describedby="([^"]+)"', field).group(1).split()[-1]
+    hint = re.search(rf'<div class="[^"]*" id="{described}"[^>]*>(.*?)</div>', page).group(1)
+    return unescape(re.sub(r"<[^>]+>", "", hint))
+
+
+def test_the_review_comments_tell_their_limit_before_they_are_sent(client, engine):
+    """The approval's, rejection's and reopening's comments took any length and told the 5,000 characters a comment
+    holds only once sent; told as the copy fields tell theirs, a maxlength and a count."""
+    draft_id = _flagged_draft(client, engine)
+    page = client.get(f"/review/drafts/{draft_id}").text
+    for form in ("approve", "reject"):
+        field = _comment_field(page, form)
+        assert 'maxlength="5000"' in field, form
+        assert _described_by(page, field) == "0 characters · a comment holds at most 5,000", form
+    client.post(f"/review/drafts/{draft_id}/reject", data={"comment": "Too pushy"})
+    page = client.get(f"/review/drafts/{draft_id}").text
+    field = _comment_field(page, "reopen")
+    assert 'maxlength="5000"' in field and _described_by(page, field).startswith("0 characters")
+
+
+def test_a_comment_refused_for_its_length_keeps_its_text_its_error_and_its_count(client, engine):
+    draft_id = _flagged_draft(client, engine)
+    typed = "Checked. " * 600  # 5,400 characters: sent by a form that had no maxlength, or by hand
+    refused = client.post(f"/review/drafts/{draft_id}/reject", data={"comment": typed})
+    assert refused.status_code == 422
+    field = _comment_field(refused.text, "reject")
+    assert f'value="{typed}"' in field and 'aria-invalid="true"' in field
+    assert re.search(r'aria-describedby="error reject-comment-length"', field)
+    hint = re.search(r'<div class="([^"]*)" id="reject-comment-length"', refused.text).group(1)
+    assert "fail" in hint.split() and _described_by(refused.text, field).startswith(f"{len(typed.strip())} characters")

@@ -88,3 +88,29 @@ def test_a_copy_field_counts_its_characters_as_the_length_check_does_while_typed
         expect(hint).to_contain_text(f"{high + 3} characters")
         expect(hint).to_have_class(re.compile("fail"))
         browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_a_review_comment_counts_its_characters_and_stops_at_its_limit_while_typed(
+    client, engine, live_server, api_key
+):
+    """The rejection's reason took 5,400 characters typed, to be refused once sent."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from service.schemas import COMMENT_MAX
+    from tests.service.test_review_page_audit import _flagged_draft
+
+    draft_id = _flagged_draft(client, engine)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        page.goto(f"{live_server}/review/drafts/{draft_id}")
+        reason = page.get_by_label("Why reject?", exact=True)
+        hint = page.locator("#" + reason.get_attribute("aria-describedby").split()[-1])
+        reason.fill("Too pushy")
+        expect(hint).to_have_text(f"9 characters · a comment holds at most {COMMENT_MAX:,}")
+        reason.fill("x" * (COMMENT_MAX + 400))
+        assert len(reason.input_value()) == COMMENT_MAX  # the browser stops it at the limit
+        expect(hint).to_contain_text(f"{COMMENT_MAX} characters")
+        expect(hint).not_to_have_class(re.compile("fail"))
+        browser.close()

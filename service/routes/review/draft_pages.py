@@ -21,7 +21,7 @@ from service.pipeline.mail import sender_of
 from service.review import PREFIX, templates
 from service.routes.review.campaign_pages import DRAFTS_PER_PAGE, list_of, listed_query
 from service.routes.review.redirects import to_page
-from service.schemas import DatabaseId
+from service.schemas import COMMENT_MAX, DatabaseId
 from service.schemas.common import CUSTOMER_SEARCH_MAX
 from service.settings import SmtpSettings
 
@@ -148,6 +148,7 @@ def show_draft(
         "done": said if not error else "",
         "error_variant": labels.get((edit or suggested or {}).get("variant_id")) if edit or suggested else None,
         "suggested": suggested or {}, "copy_limits": copy_limits() if editable else {}, "note_most": NOTE_MAX,
+        "comment_max": COMMENT_MAX,  # told by each comment's field, as the copy fields tell theirs
         # the configured model's language, else no "Suggest another version" (it would only be refused) but why not
         "unsuggested_language": _language_name(written_in) if editable and not _model_writes(written_in) else None,
         # the fields the error is about, by the API's names ("subject", "product_lines[0]"), marked on the page
