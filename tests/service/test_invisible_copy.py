@@ -64,7 +64,7 @@ def test_a_note_is_refused_for_a_direction_control_and_said_again_without_the_un
     answered = client.post(f"{url}/suggestion", json={"note": "war\u200bmer\ufeff"})
     assert answered.status_code == 200 and answered.json()["note"] == "warmer", answered.text
     page = client.post(f"/review{url}/suggest", data={"note": "war\u200bmer"})
-    assert page.status_code == 200 and "for your note “warmer”" in page.text
+    assert page.status_code == 200 and "for your note “<bdi>warmer</bdi>”" in page.text
     page = client.post(f"/review{url}/suggest", data={"note": "warmer \u2066please"})
     assert page.status_code == 422 and "character 8 is U+2066 LEFT-TO-RIGHT ISOLATE" in page.text
     assert 'id="suggestion-' not in page.text

@@ -208,7 +208,7 @@ def test_reviews_on_the_page_record_the_name_given_at_login(client, engine, api_
         "/review/login", data={"api_key": api_key, "reviewer": "Zoë Łukasiewicz"}, follow_redirects=False
     )
     assert login.status_code == 303
-    assert "reviewing as Zoë Łukasiewicz" in client.get("/review").text
+    assert "reviewing as <bdi>Zoë Łukasiewicz</bdi>" in client.get("/review").text
     assert client.post(f"/review/drafts/{draft_id}/reject", data={"comment": "off brand"}).status_code in (200, 303)
     with session_scope(engine) as session:
         assert session.scalars(select(Review.reviewer).where(Review.draft_id == draft_id)).all() == ["Zoë Łukasiewicz"]
@@ -216,7 +216,7 @@ def test_reviews_on_the_page_record_the_name_given_at_login(client, engine, api_
     (review,) = client.get(f"/drafts/{draft_id}").json()["reviews"]
     assert (review["key_prefix"], review["key_name"]) == (api_key[:10], "tests")
     assert (
-        f'by Zoë Łukasiewicz <span class="muted">with the key tests ({api_key[:10]}…)</span>'
+        f'by <bdi>Zoë Łukasiewicz</bdi> <span class="muted">with the key <bdi>tests</bdi> ({api_key[:10]}…)</span>'
         in client.get(f"/review/drafts/{draft_id}").text
     )
     # A request with another key than the login's is that key's, not the signed-in person's.

@@ -90,3 +90,4 @@ def test_a_rejection_offered_again_labels_its_reason_as_the_draft_page_does(clie
     assert label == "Why reject?" and " required" in tag
     label, tag = _comment_field(_offered_again(client, api_key, draft, f"{page}/approve", comment="Fine"))
     assert label == "Comment" and " required" not in tag  # an approval's comment is optional, there as here
+    assert 'dir="auto"' in tag  # its direction its text's, as on the draft's page

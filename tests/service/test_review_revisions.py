@@ -105,7 +105,7 @@ def test_a_save_from_an_older_page_is_refused_and_keeps_both_edits(client, draft
     assert f"Draft {draft['id']} was changed since you read it (Alice edited variant A: subject)" in text
     assert (
         'id="unsaved-edit"' in text
-        and '<textarea readonly lang="en">Bob\'s new intro, typed at length.</textarea>' in text
+        and '<textarea readonly lang="en" dir="auto">Bob\'s new intro, typed at length.</textarea>' in text
     )
     again = form_of(refused.text, action)  # the form shows the variant as it is now, at its new revision
     assert again["subject"] == "Alice's autumn edit for you" and again["intro"] == INTRO
@@ -217,8 +217,11 @@ def test_an_edit_refused_because_the_draft_was_reviewed_meanwhile_shows_what_was
     assert refused.status_code == 409
     text = unescape(refused.text)
     assert f"Draft {draft['id']} is already approved" in text and 'id="status">approved' in text
-    assert 'id="unsaved-edit"' in text and 'readonly lang="en" value="A subject Alice took ten minutes on"' in text
-    assert f'<textarea readonly lang="en">{INTRO}</textarea>' in text
+    assert (
+        'id="unsaved-edit"' in text
+        and 'readonly lang="en" dir="auto" value="A subject Alice took ten minutes on"' in text
+    )
+    assert f'<textarea readonly lang="en" dir="auto">{INTRO}</textarea>' in text
 
 
 def _signed_out_after_opening(client, api_key, page: str) -> tuple[TestClient, str]:
@@ -312,7 +315,7 @@ def test_a_form_offered_again_after_someone_changed_the_draft_is_refused_showing
     again = browser.post("/review/login", data=form_of(login.text, "/review/login", api_key=api_key, reviewer="Ann"))
     refused = browser.post(action, data=form_of(again.text, action))
     assert refused.status_code == 409
-    assert 'readonly lang="en" value="Ann&#39;s subject from before"' in refused.text
+    assert 'readonly lang="en" dir="auto" value="Ann&#39;s subject from before"' in refused.text
     assert client.get(f"/drafts/{draft['id']}").json()["variants"][0]["subject"] == "Bob's subject now"
 
 

@@ -215,7 +215,7 @@ def test_the_review_page_shows_a_suggestion_beside_the_copy_and_keeps_a_refused_
     form = f"/review/drafts/{draft['id']}/variants/{variant['id']}/suggest"
     shown = client.post(form, data={"note": "warmer"})
     assert shown.status_code == 200 and f'id="suggestion-{variant["id"]}"' in shown.text
-    assert "for your note “warmer”" in shown.text and 'class="use-suggestion"' in shown.text
+    assert "for your note “<bdi>warmer</bdi>”" in shown.text and 'class="use-suggestion"' in shown.text
     assert "The model suggests another version of variant" in shown.text  # said in the status line
     assert client.get(f"/drafts/{draft['id']}").json()["variants"] == draft["variants"]
 
