@@ -33,12 +33,14 @@ def address_problem(error: dict[str, Any]) -> str | None:
     given, context = error.get("input"), error.get("ctx") or {}
     if error["type"] == "missing":
         return f"The address lacks its {name}."
+    if error["type"] == "value_error":  # our own validators' words ("given 2 times; give it once")
+        return f"The address's {name}: {error['msg'].removeprefix('Value error, ')}."
     if error["type"] == "string_too_long":
         return (
             f"The address's {name} is {len(given):,} characters long: it should be at most {context['max_length']:,}."
         )
     takes = _TAKES.get(error["type"])
-    takes = takes.format(**context) if takes else error["msg"].removeprefix("Input should be ")
+    takes = takes.format(**context) if takes else error["msg"].removeprefix("Input should be ").rstrip(".")
     shown = given if len(str(given)) <= QUOTED_MAX else f"{str(given)[: QUOTED_MAX - 1]}…"
     if where == "path":  # its name is the route's, not a word of the address
         return f"The address holds “{shown}” where it should hold {takes}."

@@ -58,3 +58,8 @@ def test_a_customer_search_is_capped_with_a_clear_message(client, engine):
     assert client.get(f"/review/campaigns/{campaign_id}", params={"customer": longest}).status_code == 200
     assert client.get(f"/campaigns/{campaign_id}/drafts", params={"customer": longest}).json() == []
     assert 'name="customer" value="" maxlength="320"' in client.get(f"/review/campaigns/{campaign_id}").text
+
+
+def test_a_parameter_given_twice_is_said_in_the_same_words(client):
+    refused = client.get("/review/login?next=/review&next=/review/campaigns/1")
+    assert refused.status_code == 422 and _error(refused.text) == "The address's next: given 2 times; give it once."
