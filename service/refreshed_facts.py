@@ -40,6 +40,7 @@ from service.jobs import JobRunner
 from service.pipeline.freshness import flag_out_of_date, price_changed, shown_catalog
 from service.pipeline.model_store import ModelStore
 from service.pipeline.rendering import rerender_variant
+from service.wording import counted
 
 ACTION = "refresh"  # the review a refresh records
 # The facts of a product an email shows that the catalog may have changed since, and the words that name each.
@@ -245,7 +246,19 @@ def refresh_campaign(
         except JobCancelled as cancelled:
             cancelled.done_before = done  # the job's result: what it did before it stopped
             raise
+    progress(total, total, f"done: {_refreshed_words(done)}")  # what it did, not the step it was at
     return done
+
+
+def _refreshed_words(done: dict[str, int]) -> str:
+    """A finished refresh's message: how many drafts it refreshed, flagged and left; or that none needed it."""
+    if not done["refreshed"] and not done["changed_meanwhile"]:
+        return "nothing to refresh: no waiting draft shows a fact the catalog changed"
+    left = done["changed_meanwhile"]
+    meanwhile = f", {counted(left, 'draft', 'drafts')} changed by someone else meanwhile and left" if left else ""
+    return (
+        f"refreshed {counted(done['refreshed'], 'draft', 'drafts')} ({done['flagged']:,} flagged for review){meanwhile}"
+    )
 
 
 def _refresh_batch(session: Session, draft_ids: list[int], reviewer: str) -> tuple[list[Draft], int]:

@@ -113,6 +113,7 @@ from service.settings import ExperimentSettings, SendScheduleSettings, SmtpSetti
 from service.signed_links import TrackingLinks, UnsubscribeLinks
 from service.tracking import tracked_html
 from service.unseen_copy import unseen_in
+from service.wording import counted
 
 log = logging.getLogger("tailor.sending")
 PROGRESS_SECONDS = 1.0  # how often a send over several connections reports how far it got
@@ -737,4 +738,15 @@ def send_due_drafts(
             failed.done_before = {"campaigns": told} if told else None
             raise
         progress(done + 1, len(campaign_ids), f"campaign {campaign_id}")
+    progress(len(campaign_ids), len(campaign_ids), f"done: {_due_sends_words(results)}")  # not the last one's id
     return {"campaigns": results}
+
+
+def _due_sends_words(results: dict[str, dict[str, Any]]) -> str:
+    """A finished due-check's message: how many emails it sent for how many campaigns, and those it left."""
+    if not results:
+        return "nothing is due"
+    sent = sum(result["sent"] for result in results.values())
+    left = sum("not_sent" in result for result in results.values())
+    later = f"; {counted(left, 'campaign', 'campaigns')} left for the next check" if left else ""
+    return f"sent {counted(sent, 'email', 'emails')} for {counted(len(results), 'campaign', 'campaigns')}{later}"

@@ -150,7 +150,8 @@ def test_a_campaign_s_out_of_date_drafts_are_refreshed_by_a_job(client, demo_fil
     assert job["result"]["refreshed"] == refreshed and job["result"]["changed_meanwhile"] == 0
     assert job["result"]["flagged"] <= refreshed
     assert (job["done"], job["total"]) == (refreshed, refreshed)
-    assert job["message"] == f"refreshing drafts: {refreshed:,} of {refreshed:,}"
+    drafts = "1 draft" if refreshed == 1 else f"{refreshed:,} drafts"
+    assert job["message"] == f"done: refreshed {drafts} ({job['result']['flagged']:,} flagged for review)", job
     for draft_id in showing:
         after = client.get(f"/drafts/{draft_id}").json()
         prices = {p["price"] for p in after["recommendations"] if p["product_id"] == shown["product_id"]}
