@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import sys
 from contextlib import asynccontextmanager
 from functools import partial
@@ -54,6 +53,7 @@ from service.jobs.webhooks import WebhookSettings
 from service.json_keys import OneValuePerKey
 from service.kept_unsubscribes import KeptUnsubscribes
 from service.logs import about_a_person, redacted
+from service.moments import moment_problem
 from service.paths import RootPath, route_path
 from service.pipeline.due_drafts import has_due_drafts
 from service.pipeline.sending import send_due_drafts
@@ -389,25 +389,6 @@ def allowed_methods(request: Request) -> list[str]:
     return [m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE") if m in methods]
 
 
-# A moment given in a URL's query with its zone's '+' written as it stands: a query reads '+' as a space, so
-# `?at=2026-12-08T09:00+01:00` arrives as "2026-12-08T09:00 01:00", which pydantic calls "unexpected extra
-# characters at the end of the input", naming neither the '+' nor what to write.
-_PLUS_READ_AS_SPACE = re.compile(r"(?<=\d) (?=\d\d(:?\d\d)?$)")
-
-
-def _moment_without_its_plus(error: dict) -> str | None:
-    """What to write for a query's moment whose zone's '+' was read as a space, or None for any other fault."""
-    given = error.get("input")
-    if error["type"] not in ("datetime_parsing", "datetime_from_date_parsing") or error["loc"][:1] != ("query",):
-        return None
-    if not isinstance(given, str) or not _PLUS_READ_AS_SPACE.search(given):
-        return None
-    return (
-        f"{given!r} has a space where its zone's '+' was, as a URL's query reads a '+': write it as %2B "
-        f"({_PLUS_READ_AS_SPACE.sub('%2B', given)}), or give the moment in UTC ending in Z"
-    )
-
-
 def _request_problem(error: dict) -> dict[str, str]:
     """One problem of a refused request, named by its field: a field of the JSON body by its path in it, the body
     as a whole (a list where an object was expected, or text that is not JSON) as "body"."""
@@ -419,7 +400,7 @@ def _request_problem(error: dict) -> dict[str, str]:
         message = message.removeprefix("Value error, ")
     if error["type"] == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == ONE_LINE:
         message = NOT_ONE_LINE
-    message = _moment_without_its_plus(error) or message
+    message = moment_problem(error) or message
     return {"field": field_path(error["loc"]) or "body", "message": message}
 
 

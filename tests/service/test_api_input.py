@@ -439,3 +439,24 @@ def test_a_zone_whose_plus_a_url_read_as_a_space_is_named_with_how_to_write_it(c
     assert (
         "valid datetime" in _refused(client.post(f"/campaigns/{ids['campaign']}/send?at=soon"), "query.at")["message"]
     )
+
+
+@pytest.mark.parametrize(
+    ("moment", "fault"),
+    [
+        ("2026-12-08T25:00", "hour 25 is not an hour of the day (00 to 23)"),
+        ("2026-13-08T09:00", "month 13 is not a month (01 to 12)"),
+        ("2026-11-31T09:00", "day 31 is not a day of November 2026, which has 30 days"),
+        ("2026-12-08T09:00%2B25:00", "the zone's offset of 25 hours is more than a day's (00 to 23)"),
+    ],
+)
+def test_a_moment_past_its_calendar_is_refused_naming_the_part_that_is_wrong(client, engine, moment, fault):
+    """`?at=2026-12-08T25:00` was refused for "unexpected extra characters at the end of the input" (pydantic reads a
+    moment it cannot take as a day, and tells the day's fault), which named neither the hour nor its range."""
+    ids = _sent_email(client, engine)
+    given = moment.replace("%2B", "+")
+    scheduled = _refused(client.post(f"/campaigns/{ids['campaign']}/send?at={moment}"), "query.at")["problems"][0]
+    assert scheduled["message"] == f"{given!r} is not a moment: {fault}", scheduled
+    event = {"send_id": 1, "kind": "open", "occurred_at": given}  # a moment in a JSON body, read the same way
+    recorded = _refused(client.post("/events", json={"events": [event]}), "events[0].occurred_at")["problems"][0]
+    assert recorded["message"] == f"{given!r} is not a moment: {fault}", recorded
