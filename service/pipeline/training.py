@@ -22,6 +22,7 @@ from service.db.session import session_scope
 from service.errors import NotReady
 from service.pipeline import frames
 from service.pipeline.model_store import current_folder, publish, read_metadata
+from service.pipeline.stored_bounds import refuse_lines_past_bounds
 from service.segments import NO_ORDERS, segment_kpis
 from service.settings import (
     AudienceSettings,
@@ -75,6 +76,7 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
     with session_scope(engine) as session:
         report(0, 100, "reading orders")
         as_of = frames.audience_as_of(session)
+        refuse_lines_past_bounds(session, before=as_of)  # named here, not as a NaN deep in the models
         orders = frames.orders_frame(session, before=as_of)  # a past as-of day (a backtest) sees none after it
         ids = dict(
             session.execute(Customer.__table__.select().with_only_columns(Customer.external_id, Customer.id)).all()
