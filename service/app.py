@@ -7,6 +7,7 @@ import logging
 import sys
 from contextlib import asynccontextmanager
 from functools import partial
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -97,6 +98,7 @@ from service.settings import (
 )  # fmt: skip
 from service.state import AppState, model_store, require_writable_home, warn_of_unservable_models
 from service.tracking import EngagementRecorder
+from service.unknown_fields import fields_taken
 
 log = logging.getLogger("tailor.api")
 SENDING_JOBS = ("send", "send_due")
@@ -326,10 +328,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse | HTMLResponse:
-        problems = [_request_problem(e) for e in error.errors()]
+        problems = [_request_problem(e, request.scope.get("route")) for e in error.errors()]
         message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
         if is_review_page(request):  # a person reads it: the address's parts in words, not the API's field paths
-            told = [address_problem(e) or "{field}: {message}".format_map(_request_problem(e)) for e in error.errors()]
+            told = [address_problem(e) or "{field}: {message}".format_map(_request_problem(e, request.scope.get("route"))) for e in error.errors()]
             return error_page(request, 422, " ".join(told))
         return JSONResponse({"error": "InvalidRequest", "message": message, "problems": problems}, status_code=422)
 
@@ -389,7 +391,7 @@ def allowed_methods(request: Request) -> list[str]:
     return [m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE") if m in methods]
 
 
-def _request_problem(error: dict) -> dict[str, str]:
+def _request_problem(error: dict, route: Any = None) -> dict[str, str]:
     """One problem of a refused request, named by its field: a field of the JSON body by its path in it, the body
     as a whole (a list where an object was expected, or text that is not JSON) as "body"."""
     if error["type"] == "json_invalid":
@@ -401,6 +403,8 @@ def _request_problem(error: dict) -> dict[str, str]:
     if error["type"] == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == ONE_LINE:
         message = NOT_ONE_LINE
     message = moment_problem(error) or message
+    if error["type"] == "extra_forbidden" and (taken := fields_taken(route, tuple(error["loc"]))):
+        message = f"is not a field here, which takes {', '.join(taken)}"
     return {"field": field_path(error["loc"]) or "body", "message": message}
 
 

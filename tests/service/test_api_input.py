@@ -460,3 +460,17 @@ def test_a_moment_past_its_calendar_is_refused_naming_the_part_that_is_wrong(cli
     event = {"send_id": 1, "kind": "open", "occurred_at": given}  # a moment in a JSON body, read the same way
     recorded = _refused(client.post("/events", json={"events": [event]}), "events[0].occurred_at")["problems"][0]
     assert recorded["message"] == f"{given!r} is not a moment: {fault}", recorded
+
+
+def test_a_field_a_body_does_not_take_is_refused_naming_the_fields_it_takes(client, engine):
+    """`tailor drafts reject --reason` gives the API's `comment`: a client that sent `{"reason": ...}` was told
+    "Extra inputs are not permitted", which named what it gave but not what the endpoint takes."""
+    ids = _sent_email(client, engine)
+    refused = _refused(client.post(f"/drafts/{ids['draft']}/reject", json={"reason": "too pushy"}), "reason")
+    assert refused["problems"] == [
+        {"field": "reason", "message": "is not a field here, which takes reviewer, comment, expected_revision"}
+    ]
+    assert client.get(f"/drafts/{ids['draft']}").json()["status"] == "pending"  # nothing rejected
+    event = {"send_id": 1, "kind": "open", "opened": True}  # in an object of a list, the object's fields
+    (problem,) = _refused(client.post("/events", json={"events": [event]}), "events[0].opened")["problems"]
+    assert "occurred_at" in problem["message"] and problem["message"].startswith("is not a field here"), problem
