@@ -670,6 +670,11 @@ def fraction_done(done: int, total: int) -> float:
     return round(done / total, 4) if total else 0.0
 
 
+def job_progress(done: int, total: int, fraction: float | None) -> float:
+    """A job's progress from 0 to 1: the fraction it reported (Job.progress_fraction), else done of total."""
+    return round(fraction, 4) if fraction is not None else fraction_done(done, total)
+
+
 # A job's life: queued, running, then succeeded or failed; cancelled from queued, or through cancelling (asked
 # while running, until its next progress report stops it).
 UNFINISHED_JOB = ("queued", "running", "cancelling")
@@ -704,9 +709,13 @@ class Job(Base):
     announcement_tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     announcement_next_at: Mapped[datetime | None] = mapped_column(DateTime)
     announcement_corrects: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Its progress from 0 to 1 where its figures cannot say it: a generate job's count drafts, none written while it
+    # ranks products (service.pipeline.generate.RANKING_SHARE). Null for every other job (and each before 0054),
+    # whose progress is done of total.
+    progress_fraction: Mapped[float | None] = mapped_column(Float)
 
     @property
     def progress(self) -> float:
         if self.status == "succeeded":
             return 1.0
-        return fraction_done(self.done, self.total)
+        return job_progress(self.done, self.total, self.progress_fraction)

@@ -13,6 +13,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import Engine, update
 from sqlalchemy.exc import OperationalError
@@ -123,13 +124,15 @@ class Heartbeat:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="job-heartbeat", daemon=True)
 
-    def __call__(self, done: int, total: int, message: str = "") -> None:
+    def __call__(self, done: int, total: int, message: str = "", **of_job: Any) -> None:
+        """A report, passed on; ``of_job`` (a job's Progress's whole-job figures) with it, not repeated: the job's
+        Progress keeps them."""
         with self._lock:
             self._last, self._since = (done, total, message), time.monotonic()
             cancelled, at = self._cancelled, self._cancelled_at
         if cancelled is not None:
             self._raise(cancelled, at)
-        self.progress(done, total, message)
+        self.progress(done, total, message, **of_job)
 
     def asked_to_stop(self) -> bool:
         """Whether the job was asked to stop (met by the thread, or told to the job's ``progress``, where it can

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from generation.errors import GenerationError
 from service.db.clock import database_now, now_in_database
-from service.db.models import UNFINISHED_JOB, Job, fraction_done
+from service.db.models import UNFINISHED_JOB, Job, job_progress
 from service.db.session import session_scope, take_the_write_lock
 from service.errors import Conflict, JobCancelled, NotFound, TailorError, as_told, error_body
 from service.jobs.heartbeat import beat_for, job_beats
@@ -51,8 +51,11 @@ JobFunction = Callable[..., dict[str, Any]]
 
 # How often a running job looks up whether it was asked to stop (see Progress).
 CANCEL_CHECK_SECONDS = 1.0
-# What jobs of this process report inside their own SQLite write transaction, by job id (see Progress).
-_held: dict[str, tuple[int, int, str]] = {}
+# How often at most a running job's reports are written to its row, besides a step's first and last (see Progress).
+WRITE_EVERY_SECONDS = 0.25
+# What jobs of this process report inside their own SQLite write transaction, by job id (see Progress): done, total,
+# message and the job's progress fraction, if it reports one.
+_held: dict[str, tuple[int, int, str, float | None]] = {}
 # Jobs of this process asked to stop (see request_cancel): told in memory, as their row may be locked by their
 # own write transaction.
 _cancel_asked: set[str] = set()
@@ -86,7 +89,11 @@ class Progress:
 
     A report's figures are its step's (what the listener, a command's bar for that step, hears); ``of_job``, where
     given, are the whole job's, which its row and GET /jobs/{id} show instead: a job of several steps whose row took
-    each step's figures went from 3 of 3 ranked back to 0 of 3 written, its `progress` from 1.0 back to 0.0."""
+    each step's figures went from 3 of 3 ranked back to 0 of 3 written, its `progress` from 1.0 back to 0.0.
+    ``fraction``, where given, is the whole job's progress from 0 to 1 where its figures cannot say it (a generate
+    job's count drafts, none written while it ranks products): its row keeps it (Job.progress_fraction) and shows it
+    as `progress`, never lower than one reported before; a listener with a ``job_progress`` method (a command's bar)
+    hears it there."""
 
     def __init__(self, engine: Engine, job_id: str, listener: Callable[[int, int, str], None] | None = None):
         self.engine = engine
@@ -96,19 +103,27 @@ class Progress:
         self._last_cancel_check = time.monotonic()
         self._holding = False
         self._stopped = False  # asked to stop, and told so at a report: every later report raises
+        self._fraction: float | None = None  # the highest progress fraction reported
 
-    def __call__(self, done: int, total: int, message: str = "", *, of_job: tuple[int, int] | None = None) -> None:
+    def __call__(
+        self, done: int, total: int, message: str = "", *, of_job: tuple[int, int] | None = None,
+        fraction: float | None = None,
+    ) -> None:  # fmt: skip
+        if fraction is not None:
+            self._fraction = max(self._fraction or 0.0, min(fraction, 1.0))
         if self.listener:
             self.listener(done, total, message)
+            if self._fraction is not None and (follow := getattr(self.listener, "job_progress", None)):
+                follow(self._fraction)
         job_done, job_total = of_job or (done, total)
         stop = self._stopped or (job_done < job_total and self.asked_to_stop())  # not at the last: the work is done
         if self._holding:
-            _held[self.job_id] = (job_done, job_total, message)
+            _held[self.job_id] = (job_done, job_total, message, self._fraction)
         # A stop keeps the last figures; a step's first report (done 0) is written at once, as what comes after it
         # may take long (the first group's copy): else the row kept saying what the job did before.
-        elif stop or done == 0 or done >= total or time.monotonic() - self._last_write >= 0.25:
+        elif stop or done == 0 or done >= total or time.monotonic() - self._last_write >= WRITE_EVERY_SECONDS:
             self._last_write = time.monotonic()
-            self._write(job_done, job_total, message)
+            self._write(job_done, job_total, message, self._fraction)
         if stop:
             self._stopped = True
             at = f": {message}" if message else ""  # what it was doing, where the figures count a job's stages
@@ -127,12 +142,14 @@ class Progress:
         with self.engine.connect() as connection:  # a read: it waits for no writer, on SQLite either
             return connection.scalar(select(Job.status).where(Job.id == self.job_id)) == "cancelling"
 
-    def _write(self, done: int, total: int, message: str) -> None:
+    def _write(self, done: int, total: int, message: str, fraction: float | None = None) -> None:
         with session_scope(self.engine) as session:
             job = session.get(Job, self.job_id)
             job.done, job.total, job.heartbeat_at = done, total, database_now()  # a report is a beat too, at no cost
             if message:
                 job.message = message
+            if fraction is not None:
+                job.progress_fraction = fraction
 
     @contextlib.contextmanager
     def during_write_transaction(self) -> Iterator[None]:
@@ -173,8 +190,8 @@ def held_progress(job: Job) -> dict[str, Any]:
     if job.id in _cancel_asked and job.status in UNFINISHED_JOB:
         held["status"] = "cancelling"
     if (figures := _held.get(job.id)) is not None:
-        done, total, message = figures
-        held |= {"done": done, "total": total, "progress": fraction_done(done, total)}
+        done, total, message, fraction = figures
+        held |= {"done": done, "total": total, "progress": job_progress(done, total, fraction)}
         held |= {"message": message} if message else {}
     return held
 

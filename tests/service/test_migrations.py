@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from service.campaigns import ensure_brand
 from service.db.link_keys import key_digest, link_key_digest
 from service.db.migrate import downgrade, upgrade
-from service.db.models import PROFILE_COLUMNS, Base, ConsentChange, Customer, Draft, Send, Variant
+from service.db.models import PROFILE_COLUMNS, Base, ConsentChange, Customer, Draft, Job, Send, Variant
 from service.db.session import make_engine, session_scope
 from service.db.wait_end_drafts import mark_wait_end_drafts
 from service.db.zone_names import rename_country_zones
@@ -736,6 +736,39 @@ def test_jobs_from_before_0040_have_no_announcement_pending_and_going_down_keeps
     assert "announcement_tries" not in {c["name"] for c in inspect(engine).get_columns("jobs")}
     with engine.connect() as connection:
         assert connection.execute(text("SELECT id, status FROM jobs")).all() == [("ended", "succeeded")]
+    engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_jobs_from_before_0054_show_their_progress_as_done_of_total_and_going_down_keeps_them(
+    backend, tmp_path, request
+):
+    """0054 keeps a job's progress fraction where its figures cannot say it (a generate job ranking): one written
+    before it has none, and reads as it did, done of total."""
+    from service.jobs.listing import job_out
+
+    engine = _database(backend, tmp_path, request, "job_progress_fractions")
+    upgrade(engine, "0053")
+    job = {"kind": "send", "message": "", "result": {}, "created_at": NOW, "updated_at": NOW}
+    with session_scope(engine) as session:
+        old_row(session, "jobs", id="running", status="running", done=3, total=8, **job)
+        old_row(session, "jobs", id="ended", status="succeeded", done=8, total=8, **job)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        shown = {job.id: job_out(job) for job in session.scalars(select(Job))}
+        assert {job.id: job.progress_fraction for job in session.scalars(select(Job))} == {
+            "running": None,
+            "ended": None,
+        }
+    assert {id_: (out.progress, out.done, out.total) for id_, out in shown.items()} == {
+        "running": (0.375, 3, 8), "ended": (1.0, 8, 8)
+    }  # fmt: skip
+    downgrade(engine, "0053")
+    assert "progress_fraction" not in {c["name"] for c in inspect(engine).get_columns("jobs")}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT id, done, total FROM jobs ORDER BY id")).all() == [
+            ("ended", 8, 8), ("running", 3, 8)
+        ]  # fmt: skip
     engine.dispose()
 
 
