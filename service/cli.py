@@ -122,7 +122,8 @@ def _echo(message: str) -> None:
 @contextmanager
 def progress_bar(description: str, counts: bool = True):
     """A rich progress bar fed by a job's progress callback (done, total, message): with ``counts``, "done/total"
-    (rows, drafts), else a percentage (training's stages); a failed step leaves no bar behind, only its error. It is
+    (rows, drafts), else a percentage (training's stages; a generation's whole job, whose bar follows its progress:
+    see `_BarUpdate.job_progress`); a failed step leaves no bar behind, only its error. It is
     drawn on standard error, and only on a terminal: a command's output on standard output stays what it says (a
     pipe or cron's mail read "sending the due drafts 0/? 0:00:00" above "nothing is due")."""
     from rich.console import Console
@@ -156,9 +157,20 @@ class _BarUpdate:
 
     def __init__(self, bar, task, description: str) -> None:
         self.bar, self.task, self.description = bar, task, description
+        self.follows_job = False  # once the job reports its whole progress: the bar draws that, not a step's figures
 
     def __call__(self, done: int, total: int, message: str = "") -> None:
+        if self.follows_job:
+            self.bar.update(self.task, description=message or self.description)
+            return
         self.bar.update(self.task, completed=done, total=total or None, description=message or self.description)
+
+    def job_progress(self, fraction: float) -> None:
+        """The whole job's progress from 0 to 1, where the job reports one (a generation: see Progress): the bar
+        follows it from then on, rather than going back to 0 at each of its steps; each step's count is in the
+        message."""
+        self.follows_job = True
+        self.bar.update(self.task, completed=fraction, total=1)
 
     def finished(self, count: int, message: str) -> None:
         """The step done, all ``count`` of it: a file of no rows reads 0/0 (its bar said 0/1)."""

@@ -31,7 +31,7 @@ def generate(
 
     _written_as(out, JSONL_OUT)
     engine = _engine_after_crashes()
-    with progress_bar("generating") as update:
+    with progress_bar("generating", counts=False) as update:
         summary = create_and_generate(
             engine, campaign_type=campaign_type, brand=brand, limit=limit, name=name,
             audience_query=audience_query, listener=update,
@@ -116,7 +116,7 @@ def campaigns_generate(campaign: CampaignId) -> None:
     from service.pipeline.campaign_runs import generate_again
 
     engine = _engine_after_crashes()
-    with progress_bar("generating") as update:
+    with progress_bar("generating", counts=False) as update:
         summary = generate_again(engine, campaign, listener=update)
     typer.echo(summary.table())
     if summary.warning():

@@ -47,8 +47,9 @@ class JobOut(BaseModel):
         "cancelled (POST /jobs/{id}/cancel, or Ctrl-C on the command that ran it)"
     )
     progress: float = Field(
-        description="from 0 to 1, done of total; it never goes back while the job runs (a generate job's figures "
-        "count drafts: 0 of its audience while it ranks products, whose own count the message says)"
+        description="from 0 to 1, done of total; it never goes back while the job runs. A generate job's figures "
+        "count drafts (0 of its audience while it ranks products, whose own count the message says): its progress "
+        "covers the ranking first, chunk by chunk over the bar's first tenth, then the drafts written over the rest"
     )
     done: int
     total: int

@@ -16,6 +16,7 @@ from service.db.session import session_scope
 from service.jobs.heartbeat import Heartbeat
 from service.jobs.listing import job_out
 from service.pipeline.campaign_runs import create_and_generate
+from service.pipeline.generate import RANKING_SHARE
 from tests.service.conftest import generated_campaign, trained_in_process, trained_shop
 
 # The model "held_until_released": each call says it began, then waits for the test to release it (a local model
@@ -59,6 +60,76 @@ def test_a_generation_s_progress_never_goes_back(engine, demo_files, monkeypatch
     assert progress == sorted(progress), seen
     assert "recommending products: 3 of 3 customers" in [message for _, message in seen]
     assert ended.progress == 1.0 and (ended.done, ended.total) == (3, 3)
+
+
+def test_a_generation_s_progress_moves_while_it_ranks_and_its_figures_still_count_drafts(
+    engine, demo_files, monkeypatch
+):
+    """The job's `progress` stayed 0.0 for its whole ranking (some 12 s for 6,000 customers), which looked hung: its
+    figures count drafts, none written meanwhile. Now it moves chunk by chunk over RANKING_SHARE, then over the rest
+    as drafts are written, never back; done and total still count drafts, as API clients read them."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    monkeypatch.setattr("service.pipeline.generate.RECOMMEND_CHUNK", 2)
+    monkeypatch.setattr("service.jobs.runner.WRITE_EVERY_SECONDS", 0.0)  # each report reaches the row
+    trained_in_process(engine, demo_files)
+    seen: list[tuple[float, int, int, str]] = []  # the job as GET /jobs/{id} shows it, at each of its reports
+
+    def as_polled(_done: int, _total: int, _message: str = "") -> None:
+        with session_scope(engine) as session:
+            job = session.scalars(select(Job).where(Job.kind == "generate")).first()
+            if job is not None:
+                shown = job_out(job)
+                seen.append((shown.progress, shown.done, shown.total, shown.message))
+
+    create_and_generate(
+        engine, campaign_type="cross_sell", brand="hearth", limit=8, name=None, audience_query=None,
+        listener=as_polled,
+    )  # fmt: skip
+    with session_scope(engine) as session:
+        ended = job_out(session.scalars(select(Job).where(Job.kind == "generate")).one())
+    ranking = [(progress, done, total) for progress, done, total, message in seen if "customers" in message]
+    ranked = [progress for progress, _, _ in ranking]
+    assert ranked[-1] == RANKING_SHARE and len({p for p in ranked if 0 < p < RANKING_SHARE}) >= 2, seen
+    assert {(done, total) for _, done, total in ranking} == {(0, 8)}, seen  # no draft written yet, of 8
+    drafting = [progress for progress, _, _, message in seen if "drafts" in message]
+    assert all(RANKING_SHARE <= p <= 1 for p in drafting) and any(RANKING_SHARE < p < 1 for p in drafting), seen
+    progress = [figure for figure, *_ in seen] + [ended.progress]
+    assert progress == sorted(progress), seen
+    assert ended.progress == 1.0 and (ended.done, ended.total) == (8, 8)
+
+
+def test_the_generate_command_s_bar_follows_the_job_s_progress(engine, demo_files, monkeypatch):
+    """`tailor campaigns create`'s bar drew each step's figures: 0 of 8 drafts again once the products were ranked.
+    It follows the job's progress now, through the ranking too, each step's count in its message."""
+    from service.cli import progress_bar
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    monkeypatch.setattr("service.pipeline.generate.RECOMMEND_CHUNK", 2)
+    trained_in_process(engine, demo_files)
+    drawn: list[tuple[float, str]] = []  # the bar's share filled and its words, at each report
+
+    with progress_bar("generating", counts=False) as bar:
+
+        class Drawing:  # the command's bar, looked at after each report
+            def __call__(self, done: int, total: int, message: str = "") -> None:
+                bar(done, total, message)
+                self.look()
+
+            def job_progress(self, fraction: float) -> None:
+                bar.job_progress(fraction)
+                self.look()
+
+            def look(self) -> None:
+                task = bar.bar.tasks[0]
+                drawn.append((task.completed / task.total if task.total else 0.0, task.description))
+
+        create_and_generate(
+            engine, campaign_type="cross_sell", brand="hearth", limit=8, name=None, audience_query=None,
+            listener=Drawing(),
+        )  # fmt: skip
+    filled = [share for share, _ in drawn]
+    assert filled == sorted(filled) and filled[-1] == 1.0, drawn
+    assert any(0 < share < RANKING_SHARE for share, words in drawn if "recommending products" in words), drawn
 
 
 def test_a_cancel_stops_a_generation_within_seconds_while_the_model_still_writes(client, demo_files, monkeypatch):
