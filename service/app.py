@@ -331,7 +331,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         problems = [_request_problem(e, request.scope.get("route")) for e in error.errors()]
         message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
         if is_review_page(request):  # a person reads it: the address's parts in words, not the API's field paths
-            told = [address_problem(e) or "{field}: {message}".format_map(_request_problem(e, request.scope.get("route"))) for e in error.errors()]
+            pairs = zip(error.errors(), problems, strict=True)
+            told = [address_problem(e) or "{field}: {message}".format_map(p) for e, p in pairs]
             return error_page(request, 422, " ".join(told))
         return JSONResponse({"error": "InvalidRequest", "message": message, "problems": problems}, status_code=422)
 
