@@ -95,3 +95,26 @@ def client(engine, api_key):
 
     with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as test_client:
         yield test_client
+
+
+@pytest.fixture(autouse=True)
+def local_model_only_in_tests_marked_llm(request, monkeypatch):
+    """The real local model starts only in the tests marked ``llm``, which `make test` runs alone: beside the parallel
+    tests its llama.cpp threads stall (two scoring tests that wrote their copy with it, unmarked, waited minutes on a
+    generation on a loaded machine). A test that needs no copy of the model's sets ``TAILOR_LLM_MODEL=fake``. The
+    refusal is raised where the model would start and told again as the test ends, for a caller that falls back."""
+    if request.node.get_closest_marker("llm") is not None:
+        yield
+        return
+    from generation.llm import local
+
+    refusal = "this test started the real local model: mark it `llm` (run alone), or set TAILOR_LLM_MODEL=fake"
+    started = []
+
+    def refused(settings):
+        started.append(settings)
+        raise AssertionError(refusal)
+
+    monkeypatch.setattr(local, "start_server", refused)
+    yield
+    assert not started, refusal

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tests.service.conftest import generated_campaign, set_host_clock_off, trained_shop, wait_for_job
+
+
+@pytest.fixture(autouse=True)
+def _written_by_the_fake_model(monkeypatch):
+    """The copy's writer plays no part in the moment its figures are for: the fake model writes it (the local one,
+    outside the tests marked llm, stalled a generation for minutes on a loaded machine)."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
 
 
 def _next(weekday: int, hour: int, after: datetime) -> datetime:
