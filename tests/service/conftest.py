@@ -162,6 +162,13 @@ def _copy_trained_shop(kept: Path, engine) -> None:
         raw.close()
 
 
+@pytest.fixture
+def written_by_the_fake_model(monkeypatch) -> None:
+    """Campaigns generated with the fake model, for tests in which the copy's writer plays no part: the real local
+    one runs only in the tests marked llm (see ``local_model_only_in_tests_marked_llm``)."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+
+
 def use_an_unreachable_model(monkeypatch) -> None:
     """Point the LLM settings at an OpenAI-style server that is not there: a generation stops at its first call."""
     unreachable = {

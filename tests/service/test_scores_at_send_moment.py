@@ -12,21 +12,16 @@ import pytest
 
 from tests.service.conftest import generated_campaign, set_host_clock_off, trained_shop, wait_for_job
 
-
-@pytest.fixture(autouse=True)
-def _written_by_the_fake_model(monkeypatch):
-    """The copy's writer plays no part in the moment its figures are for: the fake model writes it (the local one,
-    outside the tests marked llm, stalled a generation for minutes on a loaded machine)."""
-    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+pytestmark = pytest.mark.usefixtures("written_by_the_fake_model")
 
 
-def _next(weekday: int, hour: int, after: datetime) -> datetime:
+def next_weekday_at(weekday: int, hour: int, after: datetime) -> datetime:
     """The first ``weekday`` (Monday 0) at ``hour``:30 more than a day after ``after``."""
     day = (after + timedelta(days=1)).replace(hour=hour, minute=30, second=0, microsecond=0)
     return day + timedelta(days=(weekday - day.weekday()) % 7 or 7)
 
 
-def _set_clock(monkeypatch, moment: datetime) -> None:
+def set_service_clock(monkeypatch, moment: datetime) -> None:
     """The service's clock at ``moment`` (the test's seconds go on from there)."""
     set_host_clock_off(monkeypatch, moment - datetime.now(UTC).replace(tzinfo=None))
 
@@ -77,22 +72,22 @@ def _scored_again(engine, campaign_id: int, models) -> tuple[dict, dict]:
 
 def test_an_unchanged_draft_keeps_its_scores_as_the_clock_moves(client, demo_files, engine, monkeypatch):
     trained_shop(client, demo_files)
-    written = _next(
+    written = next_weekday_at(
         2, 9, datetime.now(UTC).replace(tzinfo=None)
     )  # a Wednesday morning, an hour the shop's past sends often went at
-    _set_clock(monkeypatch, written)
+    set_service_clock(monkeypatch, written)
     campaign_id = generated_campaign(client, max_customers=12)
     at_generation = _scores(engine, campaign_id)
 
-    _set_clock(monkeypatch, written + timedelta(days=3, hours=14))  # the Saturday night after: late, a weekend
+    set_service_clock(monkeypatch, written + timedelta(days=3, hours=14))  # the Saturday night after: late, a weekend
     rescored, previewed = _scored_again(engine, campaign_id, client.app.state.tailor.models)
     assert at_generation and rescored == previewed == at_generation
 
 
 def test_a_scheduled_campaign_s_drafts_are_scored_for_its_moment(client, demo_files, engine, monkeypatch):
     trained_shop(client, demo_files)
-    written = _next(2, 9, datetime.now(UTC).replace(tzinfo=None))
-    _set_clock(monkeypatch, written)
+    written = next_weekday_at(2, 9, datetime.now(UTC).replace(tzinfo=None))
+    set_service_clock(monkeypatch, written)
     campaign_id = generated_campaign(client, max_customers=12)
     unscheduled = _scores(engine, campaign_id)
     models = client.app.state.tailor.models
@@ -100,11 +95,11 @@ def test_a_scheduled_campaign_s_drafts_are_scored_for_its_moment(client, demo_fi
     scheduled_at = written + timedelta(days=3, hours=14)  # the Saturday night after
     send = client.post(f"/campaigns/{campaign_id}/send", params={"at": scheduled_at.isoformat() + "Z"})
     assert wait_for_job(client, send.json()["job_id"])["status"] == "succeeded"
-    _set_clock(monkeypatch, written + timedelta(days=1, hours=5))
+    set_service_clock(monkeypatch, written + timedelta(days=1, hours=5))
     rescored, previewed = _scored_again(engine, campaign_id, models)
-    _set_clock(monkeypatch, scheduled_at)  # as the hour of scoring was planned for, before
+    set_service_clock(monkeypatch, scheduled_at)  # as the hour of scoring was planned for, before
     rescored_then, _ = _scored_again(engine, campaign_id, models)
-    _set_clock(monkeypatch, written + timedelta(days=2, hours=11))
+    set_service_clock(monkeypatch, written + timedelta(days=2, hours=11))
     regenerated = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/generate").json()["job_id"])
     assert regenerated["status"] == "succeeded", regenerated["error"]
     at_generation = _scores(engine, campaign_id)  # the same copy, written again for the scheduled campaign

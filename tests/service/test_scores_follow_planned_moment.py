@@ -13,24 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.service.conftest import generated_campaign, set_host_clock_off, trained_shop, wait_for_job
+from tests.service.conftest import generated_campaign, trained_shop, wait_for_job
+from tests.service.test_scores_at_send_moment import next_weekday_at, set_service_clock
 
-
-@pytest.fixture(autouse=True)
-def _written_by_the_fake_model(monkeypatch):
-    """The copy's writer plays no part in the moment its figures are for: the fake model writes it (the local one,
-    outside the tests marked llm, stalled a generation for minutes on a loaded machine)."""
-    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-
-
-def _next(weekday: int, hour: int, after: datetime) -> datetime:
-    """The first ``weekday`` (Monday 0) at ``hour``:30 more than a day after ``after``."""
-    day = (after + timedelta(days=1)).replace(hour=hour, minute=30, second=0, microsecond=0)
-    return day + timedelta(days=(weekday - day.weekday()) % 7 or 7)
-
-
-def _set_clock(monkeypatch, moment: datetime) -> None:
-    set_host_clock_off(monkeypatch, moment - datetime.now(UTC).replace(tzinfo=None))
+pytestmark = pytest.mark.usefixtures("written_by_the_fake_model")
 
 
 def _stored_and_planned(engine, campaign_id: int, models) -> tuple[dict, dict, dict]:
@@ -65,8 +51,8 @@ def _p_opens(figures: dict) -> dict:
 def test_a_rescheduled_campaign_s_drafts_are_scored_for_their_new_moment(client, demo_files, engine, monkeypatch):
     trained_shop(client, demo_files)
     models = client.app.state.tailor.models
-    written = _next(2, 9, datetime.now(UTC).replace(tzinfo=None))  # a Wednesday morning
-    _set_clock(monkeypatch, written)
+    written = next_weekday_at(2, 9, datetime.now(UTC).replace(tzinfo=None))  # a Wednesday morning
+    set_service_clock(monkeypatch, written)
     campaign_id = generated_campaign(client, max_customers=12)
     approved = client.post(f"/campaigns/{campaign_id}/drafts/approve", json={"reviewer": "ana"}).json()["approved"]
     at_writing, _, _ = _stored_and_planned(engine, campaign_id, models)
@@ -90,8 +76,8 @@ def test_a_rescheduled_campaign_s_drafts_are_scored_for_their_new_moment(client,
 def test_best_hours_approvals_and_reopening_move_the_figures_with_the_moment(client, demo_files, engine, monkeypatch):
     trained_shop(client, demo_files)
     models = client.app.state.tailor.models
-    written = _next(2, 9, datetime.now(UTC).replace(tzinfo=None))
-    _set_clock(monkeypatch, written)
+    written = next_weekday_at(2, 9, datetime.now(UTC).replace(tzinfo=None))
+    set_service_clock(monkeypatch, written)
     campaign_id = generated_campaign(client, max_customers=12)
     drafts = client.get(f"/campaigns/{campaign_id}/drafts").json()
     first, *others = [d["id"] for d in drafts if d["status"] == "pending"]
@@ -105,7 +91,7 @@ def test_best_hours_approvals_and_reopening_move_the_figures_with_the_moment(cli
     assert stored == planned
 
     # approved once the scheduled moment passed: it goes at its customer's best hour from now on
-    _set_clock(monkeypatch, at + timedelta(hours=1))
+    set_service_clock(monkeypatch, at + timedelta(hours=1))
     approved = client.post(f"/drafts/{others[0]}/approve", json={"reviewer": "ana"})
     assert approved.status_code == 200, approved.text
     stored, planned, moments = _stored_and_planned(engine, campaign_id, models)
@@ -135,8 +121,8 @@ def test_a_draft_the_contact_policy_defers_is_scored_for_the_wait_s_end(
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
     trained_shop(client, demo_files)
     models = client.app.state.tailor.models
-    written = _next(2, 9, datetime.now(UTC).replace(tzinfo=None))
-    _set_clock(monkeypatch, written)
+    written = next_weekday_at(2, 9, datetime.now(UTC).replace(tzinfo=None))
+    set_service_clock(monkeypatch, written)
     campaign_id = generated_campaign(client, max_customers=12)
     with session_scope(engine) as session:
         draft = session.scalars(
