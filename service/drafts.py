@@ -71,6 +71,7 @@ AS_SHOWN = (
     selectinload(Draft.reviews),
     selectinload(Draft.customer),
     selectinload(Draft.send).selectinload(Send.events),  # whether it was perhaps sent
+    selectinload(Draft.campaign),  # the moment its figures are for (scored_for): once, not per draft
 )
 
 
