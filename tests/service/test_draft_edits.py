@@ -59,7 +59,7 @@ def test_a_copywriter_rewrites_the_product_lines_through_the_api_and_the_page(cl
     saved = next(v for v in client.get(f"/drafts/{draft['id']}").json()["variants"] if v["id"] == variant["id"])
     assert saved["product_lines"] == page_lines
     page = client.get(f"/review/drafts/{draft['id']}").text
-    assert all(f'name="product_line" lang="{draft["locale"]}" value="{line}"' in page for line in page_lines)
+    assert all(f'name="product_line" lang="{draft["locale"]}" dir="auto" value="{line}"' in page for line in page_lines)
     assert "<legend>Variant to send</legend>" in page  # the radio buttons are named as one group, for screen readers
 
     form["intro"] = "Two lines from the page.\r\nThe second one."  # a browser's text box sends CR LF
