@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from service.db.batches import batches
 from service.db.models import Campaign, Draft
+from service.draft_orders import WAITING
 from service.errors import NotReady
 from service.send_times import planned_send_moment
 
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 
 RESCORE_BATCH = 500  # drafts loaded and scored at a time: memory stays bounded for a campaign of 100,000
 FROZEN = ("sending", "sent", "skipped")  # drafts whose sending is under way or over: their figures stay as they went
-_REVIEWABLE = ("pending", "flagged")
 
 
 def planned_hours(session: Session, *where: ColumnElement[bool]) -> dict[int, datetime]:
@@ -109,7 +109,7 @@ def rescore(session: Session, draft_ids: list[int], models: ModelStore | None = 
         )
         rescore_drafts(drafts, engagement)
         for draft in drafts:
-            if draft.status in _REVIEWABLE:
+            if draft.status in WAITING:
                 refresh_floor_reasons(draft)
         session.flush()
         scored += [draft.id for draft in drafts]
