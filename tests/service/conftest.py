@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from evals import postgres
-from evals.postgres import new_database as new_postgres_database
+from evals.postgres import new_migrated_database as new_migrated_postgres_database
 from tests.conftest import free_port
 
 SLICE = {"seed": 11, "n_customers": 160, "n_products": 60, "n_orders_target": 2500}
@@ -238,10 +238,8 @@ def any_engine(request, engine):
     if request.param == "sqlite":
         yield engine
         return
-    from service.db.migrate import upgrade
 
-    postgres = new_postgres_database(request.getfixturevalue("postgres_url"), "any_engine")
-    upgrade(postgres)
+    postgres = new_migrated_postgres_database(request.getfixturevalue("postgres_url"), "any_engine")
     yield postgres
     postgres.dispose()
 
@@ -252,10 +250,8 @@ def shared_engine(request):
     if request.param == "sqlite":
         yield request.getfixturevalue("engine")
         return
-    from service.db.migrate import upgrade
 
-    engine = new_postgres_database(request.getfixturevalue("postgres_url"), "claims")
-    upgrade(engine)
+    engine = new_migrated_postgres_database(request.getfixturevalue("postgres_url"), "claims")
     yield engine
     engine.dispose()
 

@@ -34,16 +34,14 @@ def due_check_running(engine, checked: dict) -> threading.Thread:
 def due_on_postgres(postgres_url, name: str, mail_server, monkeypatch):
     """A migrated database ``name`` of the throwaway cluster with one campaign of one approved draft due, mailed
     through ``mail_server`` (the unsubscribe links' key made first); the engine and the messages the server took."""
-    from service.db.migrate import upgrade
     from service.signed_links import UnsubscribeLinks
-    from tests.service.conftest import new_postgres_database
+    from tests.service.conftest import new_migrated_postgres_database
     from tests.service.test_send_claims import due_campaign
 
     controller, messages = mail_server
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
     UnsubscribeLinks.configured()
-    engine = new_postgres_database(postgres_url, name)
-    upgrade(engine)
+    engine = new_migrated_postgres_database(postgres_url, name)
     due_campaign(engine, 1)
     return engine, messages
 
@@ -53,13 +51,11 @@ def _raised_beside_a_deletion(postgres_url, name: str, request: Callable[..., ob
     passed, is not yet committed; commit it once the request waits on it (or has ended). The campaign's id and what the
     request raised."""
     from service.campaigns import delete_campaign, ensure_brand
-    from service.db.migrate import upgrade
     from service.db.models import Campaign
     from service.db.session import session_scope
-    from tests.service.conftest import new_postgres_database
+    from tests.service.conftest import new_migrated_postgres_database
 
-    engine = new_postgres_database(postgres_url, name)
-    upgrade(engine)
+    engine = new_migrated_postgres_database(postgres_url, name)
     with session_scope(engine) as session:
         campaign = Campaign(name="spring", brand=ensure_brand(session, "hearth"), campaign_type="vip")
         session.add(campaign)

@@ -16,12 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import consent
-from service.db.migrate import upgrade
 from service.db.models import ConsentChange, Customer, Draft
 from service.db.session import session_scope
 from service.importing import import_file
 from service.importing.customer_rows import CustomerPlan
-from tests.service.conftest import lock_household_as_sender, new_postgres_database
+from tests.service.conftest import lock_household_as_sender, new_migrated_postgres_database
 from tests.service.test_zone_moves import HEADER, NINE_IN_NEW_YORK, _at_nine_in_new_york
 
 NINE_IN_TOKYO = datetime(2027, 1, 11, 0, 0)  # 09:00 on 11 January 2027 in Tokyo (UTC+9)
@@ -195,8 +194,7 @@ def test_a_file_and_a_sender_locking_a_household_wait_for_each_other_without_a_d
     import the file's customers in the order of their ids too, but only within each batch of ids it looked up, later
     within each chunk of the file: the file giving the household's later id in an earlier batch or chunk, each held the
     row the other waited for, and PostgreSQL broke the deadlock by failing one of them."""
-    engine = new_postgres_database(postgres_url, "household_locks")
-    upgrade(engine)
+    engine = new_migrated_postgres_database(postgres_url, "household_locks")
     try:
         with session_scope(engine) as session:
             for name in ("first", "later"):  # one address's household: ids in this order
@@ -240,8 +238,7 @@ def test_a_file_unsubscribing_a_household_member_and_a_sender_locking_the_househ
     the import held the file's row from the start, the sender locked `home` and waited for that row, and the import
     then unsubscribed `home` too (the address asked to stop, service.addresses) and waited for the sender: PostgreSQL
     broke the deadlock by failing the import. It holds the household from the start now, and the sender waits."""
-    engine = new_postgres_database(postgres_url, "household_stops")
-    upgrade(engine)
+    engine = new_migrated_postgres_database(postgres_url, "household_stops")
     try:
         with session_scope(engine) as session:
             for name in ("home", "file"):  # one address's household: ids in this order

@@ -15,13 +15,12 @@ from sqlalchemy.orm import Session
 
 from service.app import create_app
 from service.auth import create_key
-from service.db.migrate import upgrade
 from service.db.models import Customer
 from service.db.session import session_scope
 from service.errors import ImportRunning
 from service.importing import import_file
 from tests.forked_cli import run_tailor
-from tests.service.conftest import new_postgres_database, wait_for_job
+from tests.service.conftest import new_migrated_postgres_database, wait_for_job
 
 pytestmark = pytest.mark.postgres
 RUNNING = "Another customers import is running on this database; this one waited 1 s"
@@ -32,8 +31,7 @@ def importing(postgres_url, tailor_home, tmp_path, monkeypatch):
     """A migrated PostgreSQL database where one customers import has written its file and not committed yet (its
     session), with a second file to import beside it; waits are 1 s, in a TAILOR_HOME of its own (staged uploads)."""
     monkeypatch.setenv("TAILOR_IMPORT_WAIT_SECONDS", "1")
-    engine = new_postgres_database(postgres_url, "import_waits")
-    upgrade(engine)
+    engine = new_migrated_postgres_database(postgres_url, "import_waits")
     (tmp_path / "first.csv").write_text("customer_id,email,first_name,marketing_consent\nc1,c1@example.com,A,true\n")
     second = tmp_path / "second.csv"
     second.write_text("customer_id,email,first_name,marketing_consent\nc2,c2@example.com,B,true\n")

@@ -8,11 +8,10 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from service.db.migrate import upgrade
 from service.db.models import Customer
 from service.db.session import session_scope
 from service.importing.customer_locks import lock_customers
-from tests.service.conftest import new_postgres_database
+from tests.service.conftest import new_migrated_postgres_database
 
 
 @pytest.mark.postgres
@@ -23,8 +22,7 @@ def test_the_file_s_stored_customers_are_locked_in_the_order_of_their_ids_a_batc
     customers of a file took 3 to 6 s, most of it in the parameters. The ids, in batches of two here, are locked in
     their order across the file's chunks, whatever order the file names them in; a customer it does not name stays
     free."""
-    engine = new_postgres_database(postgres_url, "customer_locks")
-    upgrade(engine)
+    engine = new_migrated_postgres_database(postgres_url, "customer_locks")
     try:
         with session_scope(engine) as session:
             for name in ("a", "b", "c", "d", "e", "free"):

@@ -9,13 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from service.customers import erase_customer
-from service.db.migrate import upgrade
 from service.db.models import Customer, Event, Send
 from service.db.session import session_scope
 from service.errors import InvalidInput
 from service.events import ERASED, ingest_events
 from service.schemas import EventIn
-from tests.service.conftest import new_postgres_database
+from tests.service.conftest import new_migrated_postgres_database
 
 
 def _sent_email(engine, message_id: str = "<a1b2@shop.example>") -> int:
@@ -123,8 +122,7 @@ def test_events_of_a_send_erased_with_its_customer_are_skipped_and_the_batch_rec
     """One event of an erased customer's send refused the whole batch: the email service sent it again for ever and
     the batch's other events were lost. A send id that never existed is still refused."""
     if backend == "postgres":
-        engine = new_postgres_database(request.getfixturevalue("postgres_url"), "erased")
-        upgrade(engine)
+        engine = new_migrated_postgres_database(request.getfixturevalue("postgres_url"), "erased")
     erased = _sent_email(engine)  # c1's, Message-ID <a1b2@shop.example>
     with session_scope(engine) as session:
         customer = Customer(external_id="c2", email="c2@example.com", marketing_consent=True)

@@ -18,12 +18,11 @@ from sqlalchemy.orm import Session
 from service import consent
 from service.addresses import stop_shared_addresses
 from service.clock import utcnow
-from service.db.migrate import upgrade
 from service.db.models import ConsentChange, Customer, Send
 from service.db.session import session_scope
 from service.events import ingest_events
 from service.schemas import EventIn
-from tests.service.conftest import lock_household_as_sender, new_postgres_database
+from tests.service.conftest import lock_household_as_sender, new_migrated_postgres_database
 
 
 def _household(engine, size: int, addresses: int = 1) -> list[int]:
@@ -138,8 +137,7 @@ def test_an_unsubscribe_event_and_a_sender_locking_the_household_do_not_deadlock
     the address's other ids, while a sender had locked the household's first id, in the order of their ids, and
     waited for the later one: PostgreSQL broke the deadlock by failing one of the two. The event holds the household
     in the order of its ids, as the sender does, and one waits for the other."""
-    engine = new_postgres_database(postgres_url, "unsubscribe_locks")
-    upgrade(engine)
+    engine = new_migrated_postgres_database(postgres_url, "unsubscribe_locks")
     try:
         first, later = _household(engine, size=2)
         with session_scope(engine) as session:

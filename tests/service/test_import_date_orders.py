@@ -18,13 +18,12 @@ from typer.testing import CliRunner
 from evals.datasets import available, data_path
 from service import cli
 from service.consent import ImportSource
-from service.db.migrate import upgrade
 from service.db.models import Customer, Interaction
 from service.db.session import session_scope
 from service.errors import InvalidInput
 from service.importing import import_file
 from service.importing.date_orders import every_settled_order, settle
-from tests.service.conftest import new_postgres_database, wait_for_job
+from tests.service.conftest import new_migrated_postgres_database, wait_for_job
 
 CUSTOMERS = "customer_id,email,first_name,locale,marketing_consent\nc1,ann@example.com,Ann,en,true\n"
 PRODUCTS = (
@@ -238,8 +237,7 @@ def test_a_file_whose_order_another_import_settled_meanwhile_is_refused_whole(po
     """On PostgreSQL two imports of a kind run side by side: each began with nothing settled, and the second to end
     read its dates the other way round from the order the first settled. It is refused, nothing of it written, rather
     than leaving the kind's files read in two orders."""
-    engine = new_postgres_database(postgres_url, "date_orders")
-    upgrade(engine)
+    engine = new_migrated_postgres_database(postgres_url, "date_orders")
     for kind, text in (("customers", CUSTOMERS), ("products", PRODUCTS)):
         _imported(engine, _write(tmp_path, f"{kind}.csv", text), kind)
     first = Session(engine)

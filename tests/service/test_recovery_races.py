@@ -16,7 +16,7 @@ from service.db.models import Campaign, Customer, Draft, Job, Send
 from service.db.session import session_scope
 from service.jobs.recovery import fail_interrupted_jobs, flag_interrupted_sends, worker_name
 from service.pipeline.send_outcomes import record_delivered
-from tests.service.conftest import new_postgres_database
+from tests.service.conftest import new_migrated_postgres_database
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 GONE = f"{worker_name().split(':')[0]}:999999999:x"  # this host, a pid no process has
@@ -28,10 +28,8 @@ def database(request, engine):
     if request.param == "sqlite":
         yield engine
         return
-    from service.db.migrate import upgrade
 
-    postgres = new_postgres_database(request.getfixturevalue("postgres_url"), "recovery_races")
-    upgrade(postgres)
+    postgres = new_migrated_postgres_database(request.getfixturevalue("postgres_url"), "recovery_races")
     yield postgres
     postgres.dispose()
 

@@ -495,14 +495,12 @@ def test_on_postgres_a_refresh_queued_as_its_campaign_is_deleted_waits_and_says_
     from sqlalchemy.orm import Session
 
     from service.campaigns import delete_campaign, ensure_brand, hold_campaign
-    from service.db.migrate import upgrade
     from service.db.models import Campaign
     from service.db.session import session_scope
     from service.errors import CampaignNotFound
-    from tests.service.conftest import new_postgres_database
+    from tests.service.conftest import new_migrated_postgres_database
 
-    engine = new_postgres_database(postgres_url, "refresh_delete_race")
-    upgrade(engine)
+    engine = new_migrated_postgres_database(postgres_url, "refresh_delete_race")
     with session_scope(engine) as session:
         campaign = Campaign(name="spring", brand=ensure_brand(session, "hearth"), campaign_type="vip")
         session.add(campaign)

@@ -18,7 +18,7 @@ from service.db.models import Brand, Campaign, Customer, Draft, Review
 from service.db.session import session_scope
 from service.pipeline import generate
 from service.pipeline.generate import clear_untouched_drafts, insert_drafts
-from tests.service.conftest import new_postgres_database
+from tests.service.conftest import new_migrated_postgres_database
 
 CUSTOMERS = [f"c{i}" for i in range(7)]
 OFFER = {"kind": "percent", "value": 10.0, "code": "BACK10"}
@@ -43,10 +43,8 @@ def database(request):
 
 
 def _fresh_postgres(server_url: str):
-    from service.db.migrate import upgrade
 
-    engine = new_postgres_database(server_url, "drafts")
-    upgrade(engine)
+    engine = new_migrated_postgres_database(server_url, "drafts")
     return engine
 
 

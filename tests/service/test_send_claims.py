@@ -19,14 +19,13 @@ from generation.brands import UNSUBSCRIBE_PLACEHOLDER
 from service.campaigns import ensure_brand
 from service.clock import utcnow
 from service.db.clock import now_in_database
-from service.db.migrate import upgrade
 from service.db.models import Campaign, Customer, Draft, Send, Variant
 from service.db.session import session_scope
 from service.errors import MailServerUnavailable
 from service.jobs.recovery import STALE_AFTER, flag_interrupted_sends
 from service.signed_links import UnsubscribeLinks
 from tests.conftest import free_port
-from tests.service.conftest import new_postgres_database
+from tests.service.conftest import new_migrated_postgres_database
 
 DUE_CHECK = """
 import sys, time
@@ -194,8 +193,7 @@ def test_two_sends_of_an_experiment_planning_its_holdout_at_once_both_go_on(post
     from service.db.models import Assignment
     from service.experiments import plan_arms
 
-    engine = new_postgres_database(postgres_url, "holdout_race")
-    upgrade(engine)
+    engine = new_migrated_postgres_database(postgres_url, "holdout_race")
     drafts = due_campaign(engine, 20)
     with session_scope(engine) as session:
         session.scalar(select(Campaign)).holdout_share = 0.5
@@ -248,8 +246,7 @@ def test_two_senders_mailing_two_ids_of_one_address_send_one_email(postgres_url)
     from service.addresses import households
     from service.pipeline.contact_policy import defer_if_mailed_meanwhile
 
-    engine = new_postgres_database(postgres_url, "household_race")
-    upgrade(engine)
+    engine = new_migrated_postgres_database(postgres_url, "household_race")
     with session_scope(engine) as session:
         campaign = Campaign(name="shared", brand=ensure_brand(session, "hearth"), campaign_type="cross_sell")
         for external_id in ("c1", "c2"):

@@ -23,7 +23,7 @@ from service.events import ingest_events
 from service.jobs.recovery import STALE_AFTER, flag_interrupted_sends
 from service.schemas import EventIn
 from tests.conftest import free_port
-from tests.service.conftest import new_postgres_database
+from tests.service.conftest import new_migrated_postgres_database
 from tests.service.test_send_claims import due_campaign
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -135,10 +135,8 @@ def database(request, engine):
     if request.param == "sqlite":
         yield engine
         return
-    from service.db.migrate import upgrade
 
-    postgres = new_postgres_database(request.getfixturevalue("postgres_url"), "stale_claims")
-    upgrade(postgres)
+    postgres = new_migrated_postgres_database(request.getfixturevalue("postgres_url"), "stale_claims")
     yield postgres
     postgres.dispose()
 

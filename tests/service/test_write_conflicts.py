@@ -14,10 +14,9 @@ from sqlalchemy import func, select, text
 
 from service.app import create_app
 from service.auth import create_key
-from service.db.migrate import upgrade
 from service.db.models import ApiKey, Campaign
 from service.db.session import session_scope
-from tests.service.conftest import new_postgres_database
+from tests.service.conftest import new_migrated_postgres_database
 from tests.service.test_cli import run
 
 pytestmark = pytest.mark.postgres
@@ -28,8 +27,7 @@ CONFLICTS = {"40P01": "deadlock detected", "40001": "could not serialize access 
 @pytest.fixture
 def postgres_engine(postgres_url, tailor_home):
     """A migrated database of its own on the throwaway PostgreSQL server."""
-    engine = new_postgres_database(postgres_url, "write_conflicts")
-    upgrade(engine)
+    engine = new_migrated_postgres_database(postgres_url, "write_conflicts")
     yield engine
     engine.dispose()
 

@@ -10,12 +10,11 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from service.db.migrate import upgrade
 from service.db.models import Customer, Product
 from service.db.session import session_scope
 from service.errors import WrittenMeanwhile, as_told
 from service.importing import import_file
-from tests.service.conftest import new_postgres_database
+from tests.service.conftest import new_migrated_postgres_database
 
 PRODUCTS = "sku,name,category,price,currency,description,url,in_stock\n" + "".join(
     f"n{i},Secret blend {i},tea,7.5,EUR,,,true\n" for i in range(50)
@@ -24,8 +23,7 @@ PRODUCTS = "sku,name,category,price,currency,description,url,in_stock\n" + "".jo
 
 @pytest.mark.postgres
 def test_two_imports_of_the_same_new_products_at_once(postgres_url, tmp_path, caplog):
-    engine = new_postgres_database(postgres_url, "import_race")
-    upgrade(engine)
+    engine = new_migrated_postgres_database(postgres_url, "import_race")
     path = tmp_path / "products.csv"
     path.write_text(PRODUCTS)
     first_wrote, second_started = threading.Event(), threading.Event()
@@ -93,8 +91,7 @@ def test_an_edit_committed_while_a_campaign_is_generated_again_keeps_its_draft(p
     from service.drafts import record_review
     from service.pipeline.generate import clear_untouched_drafts
 
-    engine = new_postgres_database(postgres_url, "edit_regenerate_race")
-    upgrade(engine)
+    engine = new_migrated_postgres_database(postgres_url, "edit_regenerate_race")
     with session_scope(engine) as session:
         campaign = Campaign(name="c", brand=Brand(slug="hearth", name="Hearth"), campaign_type="win_back")
         customers = [Customer(external_id=f"c{i}", email=f"c{i}@example.com", marketing_consent=True) for i in (1, 2)]
@@ -137,8 +134,7 @@ def test_a_customer_erased_while_their_email_is_sent_waits_for_the_send(postgres
     from service.customers import erase_customer
     from service.db.models import Brand, Campaign, Draft, Send, Variant
 
-    engine = new_postgres_database(postgres_url, "erase_send_race")
-    upgrade(engine)
+    engine = new_migrated_postgres_database(postgres_url, "erase_send_race")
     with session_scope(engine) as session:
         campaign = Campaign(name="c", brand=Brand(slug="hearth", name="Hearth"), campaign_type="win_back",
                             forecast={"opens": 1.0})  # fmt: skip

@@ -17,12 +17,11 @@ from sqlalchemy.orm import Session
 from service.app import create_app
 from service.auth import create_key
 from service.clock import utcnow
-from service.db.migrate import upgrade
 from service.db.models import Customer, Send
 from service.db.session import session_scope
 from service.importing import import_file
 from service.signed_links import UnsubscribeLinks
-from tests.service.conftest import new_postgres_database
+from tests.service.conftest import new_migrated_postgres_database
 
 pytestmark = pytest.mark.postgres
 
@@ -32,8 +31,7 @@ def held(postgres_url, tailor_home, tmp_path, monkeypatch):
     """A customer `c1` with a send, whom a customers import has renamed and holds, not committed yet (its session);
     an API client; writes wait 1 s for a lock."""
     monkeypatch.setattr("service.db.session.BUSY_TIMEOUT_MS", 1000)
-    engine = new_postgres_database(postgres_url, "writes_beside_imports")
-    upgrade(engine)
+    engine = new_migrated_postgres_database(postgres_url, "writes_beside_imports")
     with session_scope(engine) as session:
         customer = Customer(external_id="c1", email="c1@example.com", first_name="Ann", marketing_consent=True)
         send = Send(customer=customer, subject="News", campaign_type="cross_sell", sent_at=utcnow() - timedelta(days=1))
