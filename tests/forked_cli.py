@@ -30,6 +30,10 @@ TAILOR_SCRIPT = Path(sys.executable).with_name("tailor")
 PRELOAD = (
     "service.cli", "service.app", "service.state", "service.pipeline.training", "service.pipeline.generate",
     "service.pipeline.sending", "service.importing", "alembic.command", "litellm",
+    # imported by commands when they run: each child imported them again (about 30 CPU-s a suite, 2026-12-06)
+    "typer.rich_utils", "generation.copywriter", "generation.pipeline", "audience.profiles", "audience.batch",
+    "scoring.engagement", "scoring.copy_model", "recommenders.blend", "psycopg",
+    "litellm.litellm_core_utils.prompt_templates.common_utils", "litellm.litellm_core_utils.default_encoding",
 )  # fmt: skip
 
 
