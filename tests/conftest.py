@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import shutil
 import socket
@@ -28,6 +29,25 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+# Python's cyclic collector scans every tracked object in its oldest generation each time the objects that outlived
+# younger collections grow by a quarter: a test process holds two million (pandas, SQLAlchemy, FastAPI, litellm,
+# torch, and the trained shops kept for later tests), and a test adding a few hundred thousand started another such
+# scan. On two test files it was a gen-2 collection every three tests, 25 s of 133. After each test, what is left is
+# collected and the survivors are frozen (kept out of later scans: they are the process's own for good); every
+# ``_THAW_EVERY`` tests all of them are scanned again, so that a cycle that became garbage later is still freed.
+_THAW_EVERY = 200
+_finished_tests = 0
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    global _finished_tests
+    _finished_tests += 1
+    if _finished_tests % _THAW_EVERY == 0:
+        gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture
