@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
+from operator import itemgetter
 
 from generation.brands import load_brand
 from generation.llm.fake import answer
@@ -67,12 +68,9 @@ def test_generation_scores_each_draft_as_an_edit_or_a_refresh_of_it_does(
         named = {d.variants[0].subject for d in drafts if d.variants[0].subject.endswith("to go with your last order")}
         assert len(named) > 1  # the model's subject for some, the template's for others
         at_generation = scores(drafts)
-        previewed = {  # as a person's edit is previewed: the draft's rows alone
-            (d.id, v.label): tuple(
-                generate.score_in_place_of(d, v.label, v, all(c["passed"] for c in v.checks), models.get("engagement"))[
-                    key
-                ]
-                for key in ("p_open", "p_click", "p_conversion", "reasons")
+        previewed = {  # as a person's edit is previewed: the draft's rows alone (once a variant, not once a figure)
+            (d.id, v.label): itemgetter("p_open", "p_click", "p_conversion", "reasons")(
+                generate.score_in_place_of(d, v.label, v, all(c["passed"] for c in v.checks), models.get("engagement"))
             )
             for d in drafts for v in d.variants
         }  # fmt: skip
