@@ -86,16 +86,29 @@ def beyond_accuracy(
         flat = np.concatenate(recommended) if recommended else np.zeros(0, dtype=int)
         results[f"coverage@{k}"] = len(np.unique(flat)) / max(n_products, 1)
         results[f"novelty@{k}"] = float(np.mean(-np.log2(share[flat]))) if len(flat) else 0.0
-        diversities = [_diversity(items[recommended[i]]) for i in picks if len(recommended[i]) >= 2]
-        results[f"diversity@{k}"] = float(np.mean(diversities)) if diversities else 0.0
+        diversities = _diversities([recommended[i] for i in picks if len(recommended[i]) >= 2], items)
+        results[f"diversity@{k}"] = float(np.mean(diversities)) if len(diversities) else 0.0
     return results
 
 
-def _diversity(vectors: sp.csr_matrix) -> float:
-    """1 - mean cosine similarity over the pairs of a list's (row-normalised) product vectors."""
-    similarity = (vectors @ vectors.T).toarray()
-    pairs = vectors.shape[0] * (vectors.shape[0] - 1)
-    return 1.0 - (similarity.sum() - np.trace(similarity)) / pairs
+def _diversities(lists: list[np.ndarray], vectors: sp.csr_matrix) -> np.ndarray:
+    """Per list of product rows (two or more each), 1 - the mean cosine similarity over its pairs of (row-normalised)
+    product ``vectors``, all lists in two sparse products rather than one per list.
+
+    The similarities of a list's pairs, its own included, sum to the squared norm of its vectors' sum; less its
+    vectors' squared norms (the diagonal) they are the pairs' sum."""
+    if not lists:
+        return np.zeros(0)
+    sizes = np.array([len(rows) for rows in lists])
+    # one row per list, counting a product once per place in it (a repeat is a pair of itself, as it was)
+    chosen = sp.csr_matrix(
+        (np.ones(sizes.sum()), np.concatenate(lists), np.concatenate([[0], np.cumsum(sizes)])),
+        shape=(len(lists), vectors.shape[0]),
+    )
+    summed = chosen @ vectors
+    every_pair = np.asarray(summed.multiply(summed).sum(axis=1)).ravel()
+    own = chosen @ np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel()
+    return 1.0 - (every_pair - own) / (sizes * (sizes - 1))
 
 
 def _mean(values: np.ndarray) -> float:
