@@ -64,7 +64,8 @@ def run(dataset: str, quick: bool, k: int, discount: float = DISCOUNT) -> dict:
     model, fit_seconds = fit(MODEL, params, split, products)
     cutoff = pd.Timestamp(split.settings["cutoff"])
     test = interactions[interactions["timestamp"] >= cutoff]
-    catalog = products[products["product_id"].isin(interactions["product_id"])]  # every product sold by the end
+    # every product sold by the end (isin of the distinct ids: a text column's isin makes an object of each value)
+    catalog = products[products["product_id"].isin(interactions["product_id"].unique())]
     new = set(unknown_products(model, catalog))
     relevant_new = {c: bought & new for c, bought in split.relevant_new.items() if bought & new}
     relevant_known = {c: bought - new for c, bought in split.relevant_new.items() if bought - new}
