@@ -103,13 +103,18 @@ class BlendRecommender(Recommender):
         the two are independent and both run mostly outside the GIL (LightGBM, LAPACK), so a second core
         takes one of them (on both Online Retail years the trees take ~20 s, the signals ~10 s)."""
         coded = CodedLines(lines, self.vocabulary.customers, self.vocabulary.products)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="blend-trees") as background:
-            self.weights, trees = self._learn_weights(coded, products, background)
-            self._report_fit(
-                self.training_windows + 1, self.training_windows + 2, "fitting the signals on all the data"
-            )
-            self.signals = Signals(coded, products, self)
-            self.seen_model = trees.result() if trees is not None else None
+        # the catalog's TF-IDF vectors, fitted by the first content model of the windows and taken by the others'
+        self.shared_vectors: dict = {}
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="blend-trees") as background:
+                self.weights, trees = self._learn_weights(coded, products, background)
+                self._report_fit(
+                    self.training_windows + 1, self.training_windows + 2, "fitting the signals on all the data"
+                )
+                self.signals = Signals(coded, products, self)
+                self.seen_model = trees.result() if trees is not None else None
+        finally:
+            del self.shared_vectors
         self._report_fit(self.training_windows + 2, self.training_windows + 2, "fitted")
         self.signal_rows = self.signals.customers.get_indexer(self.vocabulary.customers)
 

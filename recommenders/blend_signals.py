@@ -72,8 +72,11 @@ class Signals:
         }
         has_text = products is not None and any(c in products.columns for c in TEXT_COLUMNS)
         if blend.use_content and has_text:
+            content = create("content")
+            content.shared_vectors = getattr(blend, "shared_vectors", None)
             with contextlib.suppress(FitFailed):
-                self.components["content"] = create("content").fit_shared(shared, products)
+                self.components["content"] = content.fit_shared(shared, products)
+            del content.shared_vectors  # the blend's, for its fit alone
         self.maps = {
             name: (
                 component.vocabulary.customer_rows(self.customers),

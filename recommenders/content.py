@@ -37,6 +37,8 @@ class ContentRecommender(Recommender):
 
     name = "content"
     uses_catalog = True
+    # Set by a blend for its fit (`_vectorised`), and taken away after it: no parameter, nor saved with the model.
+    shared_vectors: dict | None = None
 
     def __init__(
         self,
@@ -54,11 +56,9 @@ class ContentRecommender(Recommender):
         if products is None or not any(c in products.columns for c in TEXT_COLUMNS):
             raise FitFailed("The content model needs a product catalog with a name, category or description column.")
         texts = product_texts(products, self.vocabulary.products)
-        vectorizer = TfidfVectorizer(
-            ngram_range=(1, self.ngram_max), min_df=self.min_df, max_features=self.max_features, sublinear_tf=True
-        )
+        settings = (self.ngram_max, self.min_df, self.max_features)
         try:
-            self.item_vectors = vectorizer.fit_transform(texts).astype(np.float32).tocsr()
+            self.item_vectors = _vectorised(texts, settings, self.shared_vectors)
         except ValueError as error:  # every text empty
             raise FitFailed(f"The product catalog has no usable text for the content model ({error}).") from None
 
@@ -68,3 +68,26 @@ class ContentRecommender(Recommender):
 
     def _item_vectors(self) -> sp.csr_matrix:
         return self.item_vectors
+
+
+def _vectorised(texts: list[str], settings: tuple[int, int, int], shared: dict | None) -> sp.csr_matrix:
+    """The TF-IDF vectors (float32, a row per text) of ``texts`` with ``settings`` (ngram_max, min_df,
+    max_features). With ``shared``, those of the same texts in another order are taken from it, their rows put in
+    this order: a blend's windows and its fit on all the data each fitted a content model on the catalog's
+    texts, the same texts in the order of each window's products (0.13 s each on Online Retail's 3,665 products,
+    seven times in a fit). TF-IDF depends on the texts and not their order, so the vectors are the same to the
+    bit."""
+    order = np.argsort(np.asarray(texts, dtype=object), kind="stable")
+    key = (settings, tuple(texts[i] for i in order))
+    if shared is None or shared.get("key") != key:
+        ngram_max, min_df, max_features = settings
+        vectorizer = TfidfVectorizer(
+            ngram_range=(1, ngram_max), min_df=min_df, max_features=max_features, sublinear_tf=True
+        )
+        vectors = vectorizer.fit_transform(texts).astype(np.float32).tocsr()
+        if shared is not None:  # kept in the sorted texts' order
+            shared.update(key=key, vectors=vectors[order])
+        return vectors
+    rows = np.empty(len(order), dtype=np.intp)
+    rows[order] = np.arange(len(order))  # each text's place among the sorted ones
+    return shared["vectors"][rows]

@@ -66,3 +66,23 @@ def test_popularity_and_season_signals_match_their_reading_on_the_ids():
     last_seen = lines.groupby("customer_id")["timestamp"].max().reindex(signals.customers)
     days = (now - last_seen).dt.total_seconds().to_numpy() / 86400.0
     np.testing.assert_allclose(signals.customer_recency, np.exp(-days / 60), rtol=1e-6)
+
+
+def test_the_catalog_s_text_vectors_taken_from_another_window_are_those_fitted_on_its_own_order():
+    """A blend's windows fit their content models on the catalog's texts in each window's product order: the TF-IDF
+    vectors fitted once and put in another order are the ones a fit in that order gives, to the bit."""
+    import scipy.sparse as sp
+
+    from recommenders.content import _vectorised
+
+    texts = ["red wool scarf", "blue wool hat", "", "red candle", "blue wool hat", "tin candle holder red"]
+    settings = (2, 1, 50_000)
+    shared: dict = {}
+    first = _vectorised(texts, settings, shared)
+    for order in ([5, 4, 3, 2, 1, 0], [2, 0, 4, 1, 5, 3]):
+        reordered = [texts[i] for i in order]
+        taken, fitted = _vectorised(reordered, settings, shared), _vectorised(reordered, settings, None)
+        assert shared["key"][1] == tuple(sorted(texts)) and (taken != fitted).nnz == 0
+        assert (taken != first[order]).nnz == 0 and sp.isspmatrix_csr(taken) and taken.dtype == np.float32
+    other = _vectorised([*texts, "one more"], settings, shared)  # other texts: fitted on them, not taken
+    assert other.shape[0] == 7 and (other != _vectorised([*texts, "one more"], settings, None)).nnz == 0
