@@ -20,7 +20,12 @@ KS = (5, 10, 20)
 def ranked_lists(recommendations: pd.DataFrame) -> dict[str, list[str]]:
     """customer_id -> product ids in rank order, from a recommendations frame."""
     ordered = recommendations.sort_values(["customer_id", "rank"], kind="stable")
-    return ordered.groupby("customer_id", sort=False)["product_id"].apply(list).to_dict()
+    ordered = ordered[ordered["customer_id"].notna()]  # as groupby drops them
+    # one pass over the rows: a groupby's apply(list) took 0.2 s a model's lists of Online Retail's customers
+    lists: dict[str, list[str]] = {}
+    for customer, product in zip(ordered["customer_id"].tolist(), ordered["product_id"].tolist(), strict=True):
+        lists.setdefault(customer, []).append(product)
+    return lists
 
 
 def accuracy(
@@ -75,7 +80,10 @@ def beyond_accuracy(
     binary = train_matrix.copy().tocsr()
     binary.data[:] = 1.0
     share = (np.asarray(binary.sum(axis=0)).ravel() + 1.0) / (n_customers + 1.0)
-    longest = [np.asarray(product_index.get_indexer(list(items)[: max(ks)])) for items in lists.values()]
+    heads = [list(items)[: max(ks)] for items in lists.values()]
+    # the columns of every list's products in one look-up, not one a list (3,000 look-ups took 0.4 s a model)
+    columns = np.asarray(product_index.get_indexer([product for head in heads for product in head]))
+    longest = np.split(columns, np.cumsum([len(head) for head in heads])[:-1]) if heads else []
     items = binary.T.tocsr()
     norms = np.sqrt(np.asarray(items.sum(axis=1)).ravel())
     items = sp.diags(1.0 / np.maximum(norms, 1e-12)) @ items
