@@ -217,3 +217,15 @@ def test_a_batch_of_one_send_goes_to_each_arm_as_often_as_its_share():
     assert np.mean([batch["b"] for batch in batches]) == pytest.approx(shares["b"], abs=0.04)
     many = allocate_sends(counts, 101, rng)  # a large batch: each arm its share's whole part or one more
     assert many.sum() == 101 and all(np.floor(shares * 101) <= many) and all(many <= np.ceil(shares * 101))
+
+
+def test_p_best_of_counts_asked_for_again_is_remembered_and_each_answer_is_the_callers_own():
+    from scoring.experiments import _probability_best
+
+    counts = pd.DataFrame({"arm": ["a", "b"], "trials": [30, 30], "successes": [4, 2]})
+    first = probability_best(counts)
+    first["a"] = 5.0  # a caller's change stays in its own answer
+    hits = _probability_best.cache_info().hits
+    again = probability_best(counts.assign(arm=["x", "y"]))  # the same counts under other names
+    assert again.sum() == pytest.approx(1) and again["x"] == probability_best(counts)["a"] != 5.0
+    assert _probability_best.cache_info().hits == hits + 2  # not integrated again
