@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from evals import postgres
+from evals.postgres import new_database as new_postgres_database  # noqa: F401 (imported from here by tests)
 from evals.postgres import new_migrated_database as new_migrated_postgres_database
 from tests.conftest import free_port
 
