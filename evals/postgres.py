@@ -61,9 +61,10 @@ def throwaway_cluster() -> Iterator[str]:
         shutil.rmtree(data.parent, ignore_errors=True)
 
 
-def new_database(server_url: str, prefix: str):
+def new_database(server_url: str, prefix: str, template: str | None = None):
     """An engine on a new, empty database of the server at ``server_url`` (named ``prefix`` and a random suffix),
-    so that a run starts from nothing whatever others left on the server."""
+    so that a run starts from nothing whatever others left on the server; with ``template``, a copy of that
+    database instead."""
     from sqlalchemy import text
 
     from service.db.session import make_engine
@@ -73,7 +74,7 @@ def new_database(server_url: str, prefix: str):
     for attempt in range(20):
         try:
             with server.connect() as connection:
-                connection.execute(text(f"CREATE DATABASE {name}"))
+                connection.execute(text(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else "")))
             break
         except Exception:  # the server may still be starting
             if attempt == 19:
@@ -90,19 +91,11 @@ def new_migrated_database(server_url: str, prefix: str):
     """An engine on a new database of the server at ``server_url`` holding the latest schema and nothing else:
     a copy of a template database that this process migrated once on that server (migrating each new database
     took 1-2 s of the client's and the server's time)."""
-    from sqlalchemy import text
-
     from service.db.migrate import upgrade
-    from service.db.session import make_engine
 
     if server_url not in _TEMPLATES:
         template = new_database(server_url, "migrated_template")
         upgrade(template)
         template.dispose()  # a database is copied only while no one is connected to it
         _TEMPLATES[server_url] = template.url.database
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    server = make_engine(server_url).execution_options(isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name} TEMPLATE {_TEMPLATES[server_url]}"))
-    server.dispose()
-    return make_engine(server_url.rsplit("/", 1)[0] + f"/{name}")
+    return new_database(server_url, prefix, template=_TEMPLATES[server_url])
