@@ -35,6 +35,25 @@ def _held_until_released(model, settings):
     return Endpoint(model="openai/held_until_released", api_key="x", mock=answer)
 
 
+def _generated_as_polled(engine, limit: int) -> tuple[list, object]:
+    """A cross-sell campaign of ``limit`` customers generated, and its job as GET /jobs/{id} showed it at each of its
+    reports, then as it ended."""
+    polled = []
+
+    def as_polled(_done: int, _total: int, _message: str = "") -> None:
+        with session_scope(engine) as session:
+            job = session.scalars(select(Job).where(Job.kind == "generate")).first()
+            if job is not None:
+                polled.append(job_out(job))
+
+    create_and_generate(
+        engine, campaign_type="cross_sell", brand="hearth", limit=limit, name=None, audience_query=None,
+        listener=as_polled,
+    )  # fmt: skip
+    with session_scope(engine) as session:
+        return polled, job_out(session.scalars(select(Job).where(Job.kind == "generate")).one())
+
+
 def test_a_generation_s_progress_never_goes_back(engine, demo_files, monkeypatch):
     """The job's `progress` reached 1.0 at "recommending products: 3 of 3 customers", then dropped to 0.0 at
     "writing drafts: 0 of 3": a tool polling it drew a bar that jumped back. The step's own count stays in the
@@ -42,20 +61,8 @@ def test_a_generation_s_progress_never_goes_back(engine, demo_files, monkeypatch
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
     monkeypatch.setattr("service.pipeline.generate.RECOMMEND_CHUNK", 2)
     trained_in_process(engine, demo_files)
-    seen: list[tuple[float, str]] = []  # the job as GET /jobs/{id} shows it, at each of its reports
-
-    def as_polled(_done: int, _total: int, _message: str = "") -> None:
-        with session_scope(engine) as session:
-            job = session.scalars(select(Job).where(Job.kind == "generate")).first()
-            if job is not None:
-                seen.append((job_out(job).progress, job.message))
-
-    create_and_generate(
-        engine, campaign_type="cross_sell", brand="hearth", limit=3, name=None, audience_query=None,
-        listener=as_polled,
-    )  # fmt: skip
-    with session_scope(engine) as session:
-        ended = job_out(session.scalars(select(Job).where(Job.kind == "generate")).one())
+    polled, ended = _generated_as_polled(engine, limit=3)
+    seen = [(shown.progress, shown.message) for shown in polled]
     progress = [figure for figure, _ in seen] + [ended.progress]
     assert progress == sorted(progress), seen
     assert "recommending products: 3 of 3 customers" in [message for _, message in seen]
@@ -72,21 +79,8 @@ def test_a_generation_s_progress_moves_while_it_ranks_and_its_figures_still_coun
     monkeypatch.setattr("service.pipeline.generate.RECOMMEND_CHUNK", 2)
     monkeypatch.setattr("service.jobs.runner.WRITE_EVERY_SECONDS", 0.0)  # each report reaches the row
     trained_in_process(engine, demo_files)
-    seen: list[tuple[float, int, int, str]] = []  # the job as GET /jobs/{id} shows it, at each of its reports
-
-    def as_polled(_done: int, _total: int, _message: str = "") -> None:
-        with session_scope(engine) as session:
-            job = session.scalars(select(Job).where(Job.kind == "generate")).first()
-            if job is not None:
-                shown = job_out(job)
-                seen.append((shown.progress, shown.done, shown.total, shown.message))
-
-    create_and_generate(
-        engine, campaign_type="cross_sell", brand="hearth", limit=8, name=None, audience_query=None,
-        listener=as_polled,
-    )  # fmt: skip
-    with session_scope(engine) as session:
-        ended = job_out(session.scalars(select(Job).where(Job.kind == "generate")).one())
+    polled, ended = _generated_as_polled(engine, limit=8)
+    seen = [(shown.progress, shown.done, shown.total, shown.message) for shown in polled]
     ranking = [(progress, done, total) for progress, done, total, message in seen if "customers" in message]
     ranked = [progress for progress, _, _ in ranking]
     assert ranked[-1] == RANKING_SHARE and len({p for p in ranked if 0 < p < RANKING_SHARE}) >= 2, seen
