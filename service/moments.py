@@ -1,7 +1,8 @@
 """What is wrong with a moment (ISO 8601 text) a request gave that pydantic refused, in words that name it: pydantic
 tries a moment, then a day, and says what the day's reading found, so `2026-12-08T25:00` was refused for
 "unexpected extra characters at the end of the input" rather than for its hour 25, and `2026-11-31` for a day
-"outside expected range", not that November has 30 days. A query's '+' read as a space is named too."""
+"outside expected range", not that November has 30 days. A query's '+' read as a space is named too, and so is a part
+written with one digit (`T9:00`, which ISO 8601 and pydantic write `T09:00`)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import re
 
 MOMENT_ERRORS = ("datetime_parsing", "datetime_from_date_parsing", "date_parsing", "date_from_datetime_parsing")
 
-# A moment's shape, each part read whatever its value, so that one out of its range can be named.
+# A moment's shape, each part read whatever its value, so that one out of its range can be named; the date's and the
+# time's parts with one digit too (their separators say where each ends), so that one can be named for that.
 _MOMENT = re.compile(
-    r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
-    r"(?:[Tt ](?P<hour>\d{2})(?::(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,]\d+)?)?)?)?"
+    r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})"
+    r"(?:[Tt ](?P<hour>\d{1,2})(?::(?P<minute>\d{1,2})(?::(?P<second>\d{1,2})(?:[.,]\d+)?)?)?)?"
     r"(?:[Zz]|[+-](?P<zone_hours>\d{2})(?::?(?P<zone_minutes>\d{2}))?)?"
 )
 
@@ -30,6 +32,7 @@ _TIME_PARTS = (
     ("zone_hours", 23, "the zone's offset of {} hours is more than a day's (00 to 23)"),
     ("zone_minutes", 59, "the zone's offset of {} minutes is past an hour's (00 to 59)"),
 )
+_TWO_DIGIT_PARTS = ("month", "day", "hour", "minute", "second")
 
 
 def moment_problem(error: dict) -> str | None:
@@ -39,7 +42,7 @@ def moment_problem(error: dict) -> str | None:
     if error["type"] not in MOMENT_ERRORS or not isinstance(given, str):
         return None
     if (shape := _MOMENT.fullmatch(given.strip())) is not None:
-        fault = _out_of_range(shape)
+        fault = _out_of_range(shape) or _not_as_written(shape)
         return f"{given!r} is not a moment: {fault}" if fault else None
     if error["loc"][:1] == ("query",) and _PLUS_READ_AS_SPACE.search(given):
         return (
@@ -64,3 +67,26 @@ def _out_of_range(shape: re.Match) -> str | None:
             )
             return words.format(shape[part]) + midnight
     return None
+
+
+def _not_as_written(shape: re.Match) -> str | None:
+    """The parts of a moment written with one digit (`T9:00`), and a time without its minutes (`T09`), in words with
+    the moment as ISO 8601 writes it (`T09:00`); None when there are none. Told, not taken: the API reads every moment
+    by pydantic alone, as RFC 3339 writes it, and a client writing `T9:00` writes it so for the other services too."""
+    short = [part for part in _TWO_DIGIT_PARTS if shape[part] is not None and len(shape[part]) == 1]
+    without_minutes = shape["hour"] is not None and shape["minute"] is None
+    if not short and not without_minutes:
+        return None
+    written = shape.string
+    if without_minutes:
+        written = f"{written[: shape.end('hour')]}:00{written[shape.end('hour') :]}"
+    for part in reversed(short):  # from the end, so that the spans before it still hold
+        start = shape.start(part)
+        written = f"{written[:start]}0{written[start:]}"
+    faults = []
+    if short:
+        names = " and ".join([", ".join(short[:-1]), short[-1]] if len(short) > 1 else short)
+        faults.append(f"its {names} {'are' if len(short) > 1 else 'is'} written with two digits")
+    if without_minutes:
+        faults.append("its time with its minutes" if short else "its time is written with its minutes")
+    return f"{', and '.join(faults)}: {written}"

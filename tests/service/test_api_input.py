@@ -448,6 +448,9 @@ def test_a_zone_whose_plus_a_url_read_as_a_space_is_named_with_how_to_write_it(c
         ("2026-13-08T09:00", "month 13 is not a month (01 to 12)"),
         ("2026-11-31T09:00", "day 31 is not a day of November 2026, which has 30 days"),
         ("2026-12-08T09:00%2B25:00", "the zone's offset of 25 hours is more than a day's (00 to 23)"),
+        ("2026-12-08T9:00", "its hour is written with two digits: 2026-12-08T09:00"),  # pydantic's words before
+        ("2026-12-8T9:00Z", "its day and hour are written with two digits: 2026-12-08T09:00Z"),
+        ("2026-12-08T09", "its time is written with its minutes: 2026-12-08T09:00"),
     ],
 )
 def test_a_moment_past_its_calendar_is_refused_naming_the_part_that_is_wrong(client, engine, moment, fault):
