@@ -2,12 +2,14 @@
 tries a moment, then a day, and says what the day's reading found, so `2026-12-08T25:00` was refused for
 "unexpected extra characters at the end of the input" rather than for its hour 25, and `2026-11-31` for a day
 "outside expected range", not that November has 30 days. A query's '+' read as a space is named too, and so is a part
-written with one digit (`T9:00`, which ISO 8601 and pydantic write `T09:00`)."""
+written with one digit (`T9:00`, which ISO 8601 and pydantic write `T09:00`). A day without a time (`2026-12-07`),
+which pydantic takes as its midnight, is refused by ``with_a_time``."""
 
 from __future__ import annotations
 
 import calendar
 import re
+from typing import Any
 
 MOMENT_ERRORS = ("datetime_parsing", "datetime_from_date_parsing", "date_parsing", "date_from_datetime_parsing")
 
@@ -90,3 +92,16 @@ def _not_as_written(shape: re.Match) -> str | None:
     if without_minutes:
         faults.append("its time with its minutes" if short else "its time is written with its minutes")
     return f"{', and '.join(faults)}: {written}"
+
+
+def with_a_time(given: Any) -> Any:
+    """``given`` as it was, unless it is a day without a time (`2026-12-07`), which pydantic takes as that day's
+    midnight: a campaign scheduled so went out at 00:00 UTC, in the small hours in Europe and the evening before in
+    America, with nothing said. A ValueError saying to write the time, and that without a zone it is read in UTC."""
+    if isinstance(given, str) and (shape := _MOMENT.fullmatch(given.strip())) is not None and shape["hour"] is None:
+        day = f"{shape['year']}-{shape['month']:0>2}-{shape['day']:0>2}"
+        raise ValueError(
+            f"{given!r} is a day without a time: write the time too, in UTC ending in Z ({day}T09:00Z) or with the "
+            f"zone's offset ({day}T09:00+01:00); without either it is read as UTC"
+        )
+    return given

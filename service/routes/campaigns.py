@@ -1,7 +1,5 @@
 """Campaigns: create, read, generate drafts (a background job) and send the approved ones (a job)."""
 
-from datetime import datetime
-
 from fastapi import APIRouter, Query, status
 
 from service import campaigns as campaign_ops
@@ -14,7 +12,7 @@ from service.experiments import set_holdout_share
 from service.pipeline.generate import generate_campaign, require_models
 from service.pipeline.sending import send_campaign
 from service.routes.responses import KEYED, errors
-from service.schemas import CampaignIn, CampaignOut, CampaignStatus, DatabaseId, JobStarted
+from service.schemas import CampaignIn, CampaignOut, CampaignStatus, DatabaseId, GivenMoment, JobStarted
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=errors(*KEYED))
 
@@ -90,8 +88,9 @@ def send(
         "drafts held back, deferred by the contact policy or held out by the experiment do not count towards N",
     ),
     at_best_hour: bool = Query(False, description="mail each customer at their best send hour, not all now"),
-    at: datetime | None = Query(None, description="schedule the campaign: send at this moment (ISO 8601; with a "
-                                "time zone it is converted to UTC, without one it is UTC), not now"),
+    at: GivenMoment | None = Query(None, description="schedule the campaign: send at this moment (ISO 8601 with "
+                                   "its time; with a time zone it is converted to UTC, without one it is UTC), "
+                                   "not now"),
 ) -> JobStarted:  # fmt: skip
     """Send the approved drafts of the campaign through the configured SMTP server (a job). In an experiment,
     send in batches so that Thompson sampling can move later sends towards the variant that is ahead. With
@@ -100,9 +99,10 @@ def send(
     the approved drafts wait for that moment (with `at_best_hour`, for each customer's best hour from then on)
     and the server sends them then, as it does drafts approved later; another `at` reschedules, and a send
     without it unschedules the campaign and sends now. Each request decides for every approved draft not yet
-    sent, whatever time an earlier request gave it. A moment that has passed or lies more than 365 days ahead,
-    or `at` with `batch_size`, is a 422. A campaign deleted while the request is answered is a 404 naming it, and
-    no job is queued; once its job is queued, a deletion of the campaign is refused (409) until the job ends."""
+    sent, whatever time an earlier request gave it. A moment that has passed or lies more than 365 days ahead, a
+    day without a time, or `at` with `batch_size`, is a 422. A campaign deleted while the request is answered is a
+    404 naming it, and no job is queued; once its job is queued, a deletion of the campaign is refused (409) until
+    the job ends."""
     when = send_times.scheduled_moment(at, batch_size)
     # Not deleted before this request's writes are committed (its holdout share's UPDATE found no row: a 500); one
     # deleted after, before its job is queued, is a 404 (the runner holds the campaign as it writes the job's row).

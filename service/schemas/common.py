@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from annotated_types import Ge, Le
-from pydantic import BaseModel, PlainSerializer, Strict, WithJsonSchema, field_validator
+from pydantic import BaseModel, BeforeValidator, PlainSerializer, Strict, WithJsonSchema, field_validator
 
 from service.bounds import ROW_ID_MAX
 from service.clock import as_text
+from service.moments import with_a_time
 
 # A moment the API gives: kept as UTC without a zone, written in JSON with its zone, 2026-12-01T20:11:35.805549Z, and
 # documented as the RFC 3339 date-time it is (the serializer alone made it a plain string in /openapi.json).
@@ -20,6 +21,8 @@ UtcMoment = Annotated[
     PlainSerializer(as_text, return_type=str, when_used="json"),
     WithJsonSchema(DATE_TIME, mode="serialization"),
 ]
+# A moment the API is given (a query's or a body's): a day without a time is refused, not read as its midnight in UTC.
+GivenMoment = Annotated[datetime, BeforeValidator(with_a_time)]
 
 
 def shown_score(score: float | None) -> float | None:

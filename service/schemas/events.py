@@ -3,7 +3,6 @@ them, and what it answers."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -20,7 +19,7 @@ from pydantic import (
 
 from service.bounds import AMOUNT_MAX, ROW_ID_MAX
 from service.db.models import EVENT_ID_MAX
-from service.schemas.common import RequestBody
+from service.schemas.common import GivenMoment, RequestBody
 
 # bounce: a hard bounce (the address is not mailed again); complaint: marked as spam (unsubscribes, as unsubscribe)
 # machine_click: a click a link scanner made, not a reader (service.machine_clicks), counted apart from clicks;
@@ -96,7 +95,7 @@ class EventIn(RequestBody):
         "is a duplicate (a retry), not recorded again",
     )  # fmt: skip
     kind: EventKind
-    occurred_at: datetime | None = Field(
+    occurred_at: GivenMoment | None = Field(
         None,
         description="when it happened (default: now); with a time zone it is converted to UTC, without one it is UTC",
     )

@@ -465,6 +465,25 @@ def test_a_moment_past_its_calendar_is_refused_naming_the_part_that_is_wrong(cli
     assert recorded["message"] == f"{given!r} is not a moment: {fault}", recorded
 
 
+def test_a_day_without_a_time_is_refused_saying_to_write_the_time(client, engine):
+    """`?at=2026-12-07` was taken as that day's midnight in UTC: the campaign went out at 00:00 UTC, in the night
+    before the day meant (and the evening before it in America), with nothing said."""
+    ids = _sent_email(client, engine)
+    day = (datetime.now() + timedelta(days=2)).strftime("%Y-%m-%d")
+    said = (
+        f"'{day}' is a day without a time: write the time too, in UTC ending in Z ({day}T09:00Z) or with the zone's "
+        f"offset ({day}T09:00+01:00); without either it is read as UTC"
+    )
+    refused = _refused(client.post(f"/campaigns/{ids['campaign']}/send?at={day}"), "query.at")
+    assert refused["message"] == f"query.at: {said}", refused
+    with session_scope(engine) as session:
+        assert session.get(Campaign, ids["campaign"]).scheduled_at is None  # nothing scheduled
+    event = {"send_id": ids["send"], "kind": "open", "occurred_at": day}  # a moment in a JSON body, the same
+    (problem,) = _refused(client.post("/events", json={"events": [event]}), "events[0].occurred_at")["problems"]
+    assert problem["message"] == said, problem
+    assert client.post(f"/campaigns/{ids['campaign']}/send?at={day}T09:00Z").status_code == 202
+
+
 def test_a_field_a_body_does_not_take_is_refused_naming_the_fields_it_takes(client, engine):
     """`tailor drafts reject --reason` gives the API's `comment`: a client that sent `{"reason": ...}` was told
     "Extra inputs are not permitted", which named what it gave but not what the endpoint takes."""
