@@ -23,6 +23,11 @@ from service.external_ids import ExternalIdConvertor  # noqa: F401 (registers {n
 from service.state import AppState
 
 REVIEW_COOKIE = "tailor_session"  # the review page's login: a session token (service.auth.open_session)
+# A list route answered whole gives why in its OpenAPI operation under this name (``openapi_extra``); a request for a
+# page of it (`GET /segments?limit=1`) is told why there is none, where "takes no parameter" left a client looking for
+# the pages the other lists have.
+WHOLE_LIST = "x-whole-list"
+PAGE_PARAMETERS = ("limit", "offset", "cursor", "page", "page_size", "per_page")
 
 
 def get_state(request: Request) -> AppState:
@@ -106,9 +111,15 @@ def known_query_parameters(request: Request, _key: ApiKeyDep) -> None:
     unknown = [name for name in dict.fromkeys(request.query_params) if name not in taken]
     if unknown:
         message = f"is no parameter of this request; it takes {', '.join(taken)}" if taken else "takes no parameter"
+        whole = (route.openapi_extra or {}).get(WHOLE_LIST)
         raise RequestValidationError(
             [
-                {"type": "value_error", "loc": ("query", name), "msg": message, "input": request.query_params[name]}
+                {
+                    "type": "value_error",
+                    "loc": ("query", name),
+                    "msg": f"{message}: {whole}" if whole and name in PAGE_PARAMETERS else message,
+                    "input": request.query_params[name],
+                }
                 for name in unknown
             ]
         )

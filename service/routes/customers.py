@@ -8,7 +8,7 @@ from service import customers as customer_ops
 from service import erasures, subject_access
 from service.bounds import BOOST_WEIGHT_MAX
 from service.consent import latest_changes
-from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
+from service.deps import WHOLE_LIST, ApiKeyDep, OffsetQuery, SessionDep, StateDep
 from service.errors import InvalidInput, Problem
 from service.pipeline.frames import boost_weights
 from service.pipeline.training import submit_audience_refresh
@@ -71,7 +71,12 @@ def list_customers(
     return [customer_ops.customer_out(customer, latest.get(customer.id)) for customer in found]
 
 
-@router.get("/segments", response_model=list[SegmentOut])
+@router.get(
+    "/segments",
+    response_model=list[SegmentOut],
+    openapi_extra={WHOLE_LIST: "the segments are answered whole, not a page at a time: they are a handful, one for "
+                   "each RFM segment and one for no_orders"},
+)  # fmt: skip
 def segments(session: SessionDep, _key: ApiKeyDep) -> list[dict]:
     """Every segment with its customers, revenue, orders and average order value, and its retention: of the
     customers in the segment on `retention_since` (`retention_days` before the as-of day; `retention_base` of

@@ -349,6 +349,19 @@ def test_a_misspelt_option_of_any_api_route_is_refused_naming_it_before_anything
     assert client.get("/jobs").json() == []  # nothing was started
 
 
+def test_a_page_of_the_segments_is_refused_saying_they_are_answered_whole(client):
+    """`GET /segments?limit=1` was told the endpoint "takes no parameter", which left a client that pages every other
+    list (limit and offset) looking for how to page this one."""
+    for page in ("limit=1", "offset=10"):
+        (problem,) = _refused(client.get(f"/segments?{page}"), f"query.{page.split('=')[0]}")["problems"]
+        assert problem["message"] == (
+            "takes no parameter: the segments are answered whole, not a page at a time: they are a handful, one for "
+            "each RFM segment and one for no_orders"
+        ), problem
+    (problem,) = _refused(client.get("/segments?segmnet=lost"), "query.segmnet")["problems"]
+    assert problem["message"] == "takes no parameter", problem  # no page asked for: nothing said of pages
+
+
 def test_a_body_nested_too_deep_is_not_called_something_other_than_json(client):
     """A JSON body of arrays nested a thousand deep is UTF-8 JSON: it was refused as "is not JSON text in UTF-8",
     which sent its sender looking at the encoding of a body whose only fault was its depth."""
