@@ -16,7 +16,9 @@ Grammar (keywords are case-insensitive)::
 
 Fields are profile columns, matched case-insensitively (``segment`` is an alias of ``rfm_segment``), and a
 customer's attributes (the extra columns of a customers import) as ``attributes.NAME``, or by ``NAME`` alone
-when no profile field has that name: ``country = Germany``, ``attributes.segment = wholesale``.
+when no profile field has that name: ``country = Germany``, ``attributes.segment = wholesale``; an attribute's
+name matches in any case too, unless two differ only in case (`Tier`, `TIER`), which are each read by their own
+spelling alone.
 Fields with a known list of values are checked against it, so that a misspelt value is an error rather than
 an empty audience: segments against ``segments.yaml`` (and ``no_orders``, the segment of a customer without an
 order) when the query is read, cluster labels against the
@@ -278,11 +280,22 @@ def query_fields(query: str | Node) -> set[str]:
 def field_column(field: str, columns: Collection[str]) -> str | None:
     """The one of ``columns`` a query's ``field`` reads: its own name, else in lower case, else the column its
     alias stands for, else the attribute of that name (``attributes.NAME``; a profile field of the same name
-    comes first); None when there is none."""
+    comes first), else the one column of its name in another case (an attribute imported as `Tier`); None when
+    there is none, or several differ only in case (``named_in_any_case``)."""
     for name in (field, field.lower(), ALIASES.get(field.lower()), ATTRIBUTE + field, ATTRIBUTE + field.lower()):
         if name is not None and name in columns:
             return name
-    return None
+    found = named_in_any_case(field, columns)
+    return found[0] if len(found) == 1 else None
+
+
+def named_in_any_case(field: str, columns: Collection[str]) -> list[str]:
+    """The columns named ``field`` in any case, else its attribute's in any case (`attributes.Tier` for `tier`):
+    an import keeps its columns' names as written, and a query names them as a marketer recalls them."""
+    for wanted in (field.lower(), (ATTRIBUTE + field).lower()):
+        if found := sorted(str(column) for column in columns if str(column).lower() == wanted):
+            return found
+    return []
 
 
 def _holds_several(column: pd.Series) -> bool:
@@ -297,6 +310,9 @@ def _column(profiles: pd.DataFrame, comparison: Comparison, query: str) -> pd.Se
         raise QueryError(f"'{comparison.field}' holds several values for each customer, which no value compares "
                          "with; compare one of the figures they explain (segment, churn_risk, clv...)", query=query,
                          position=comparison.position)  # fmt: skip
+    if name is None and len(spellings := named_in_any_case(comparison.field, profiles.columns)) > 1:
+        raise QueryError(f"'{comparison.field}' may be {' or '.join(spellings)}, which differ only in case: name the "
+                         "one meant as it is spelled", query=query, position=comparison.position)  # fmt: skip
     if name is None:
         comparable = [column for column in profiles.columns if not _holds_several(profiles[column])]
         fields = set(comparable) | {alias for alias, column in ALIASES.items() if column in comparable}

@@ -259,3 +259,28 @@ def test_a_field_holding_several_values_a_customer_is_refused_naming_it(profiles
     with pytest.raises(QueryError, match="unknown field 'bogus'") as unknown:
         filter_profiles(profiles, "bogus > 1")
     assert "reasons" not in str(unknown.value)  # not offered among the fields a query can compare
+
+
+def test_a_field_named_in_another_case_than_imported_is_the_one_column_of_that_name(profiles):
+    """A customers file's `Segment` column (the shop's own segments) was read only as `attributes.Segment`: a query
+    naming `attributes.segment` was refused as an unknown field, whose error listed `attributes.Segment` beside it.
+    A profile field of the name still comes first, whatever the case: `SEGMENT` is the RFM segment."""
+    profiles = profiles.assign(**{"attributes.Segment": ["wholesale", "retail", "retail", None]})
+    for query in ("attributes.segment = wholesale", "ATTRIBUTES.SEGMENT = wholesale", "Attributes.Segment = wholesale"):
+        assert filter_profiles(profiles, query).index.tolist() == ["a"], query
+    assert filter_profiles(profiles, "SEGMENT = at_risk").index.tolist() == ["a"]
+    profiles = profiles.assign(**{"attributes.Tier": ["gold", None, "silver", None]})
+    for query in ("tier = gold", "TIER = gold", "attributes.tier = gold"):
+        assert filter_profiles(profiles, query).index.tolist() == ["a"], query
+
+
+def test_fields_whose_names_differ_only_in_case_are_each_read_by_its_own_spelling_alone(profiles):
+    """Two imports kept `Tier` and `TIER` as two attributes: which one `tier` means, nobody can tell, so it is refused
+    naming both; each is read by its own spelling."""
+    profiles = profiles.assign(**{"attributes.Tier": ["gold", None, None, None], "attributes.TIER": [None, "gold"] * 2})
+    for query in ("tier = gold", "attributes.tier = gold"):
+        with pytest.raises(QueryError, match="attributes.TIER or attributes.Tier, which differ only in case") as caught:
+            filter_profiles(profiles, query)
+        assert caught.value.position == 0
+    assert filter_profiles(profiles, "Tier = gold").index.tolist() == ["a"]
+    assert filter_profiles(profiles, "attributes.TIER = gold").index.tolist() == ["b", "d"]
