@@ -15,6 +15,7 @@ from service.kept_unsubscribes import KeptUnsubscribes
 from service.pipeline.frames import CatalogCache
 from service.pipeline.model_store import MODEL_FILE, MODEL_KINDS, TRAINING, ModelStore, versions
 from service.pipeline.popularity_cache import PopularityCache
+from service.review.resend import KeptForms
 from service.settings import home_settings
 from service.tracking import EngagementRecorder
 
@@ -123,3 +124,4 @@ class AppState:
     kept_unsubscribes: KeptUnsubscribes  # writes the unsubscribes kept on disk while the database was busy
     catalog: CatalogCache = field(default_factory=CatalogCache)
     popularity: PopularityCache = field(default_factory=PopularityCache)  # the fallback lists' order
+    kept_forms: KeptForms = field(default_factory=KeptForms)  # forms carried through a login, to offer again

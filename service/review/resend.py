@@ -8,12 +8,19 @@ from an older page is (service.drafts), with the draft as it is now beside what 
 (approve every pending draft...) is offered again on the campaign's page instead, as the campaign stands after the
 login, its comment typed in (service.routes.review.campaign_pages.offered_again): its question and its count are
 the page's.
+
+The login leads on to that page by a redirect (GET /review/resend), so that neither Back to it nor a reload of it
+asks to send a form again; the form is kept for it in this process (KeptForms), by the review session it was
+carried into, for KEPT_SECONDS.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -170,3 +177,36 @@ def read_carried(value: str) -> CarriedForm | None:
     if not all(isinstance(name, str) and isinstance(text, str) for name, text in pairs):
         return None
     return CarriedForm(action, pairs)
+
+
+KEPT_SECONDS = 600  # how long the page offering a form again can be reloaded, or gone back to, after the login
+KEPT_MOST = 100  # forms kept at once (each at most CARRIED_MAX characters): the oldest goes first
+
+
+class KeptForms:
+    """The forms carried through a login, kept for the page that offers them again, by the review session they
+    were carried into (a hash of its token: only that browser's cookie finds one, so no link can offer a form the
+    person never sent). They are kept in memory, not in the database: a server restarted within KEPT_SECONDS, or a
+    second server behind a balancer that answers the page, has none, and the page leads to the campaigns."""
+
+    def __init__(self) -> None:
+        self._forms: dict[str, tuple[float, CarriedForm]] = {}
+        self._lock = threading.Lock()
+
+    def keep(self, token: str, form: CarriedForm) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._forms = {key: kept for key, kept in self._forms.items() if kept[0] > now}
+            while len(self._forms) >= KEPT_MOST:
+                del self._forms[next(iter(self._forms))]
+            self._forms[_hashed(token)] = (now + KEPT_SECONDS, form)
+
+    def kept(self, token: str | None) -> CarriedForm | None:
+        """The form carried into the session of ``token`` (a browser's cookie), while it is kept."""
+        with self._lock:
+            until, form = self._forms.get(_hashed(token or ""), (0.0, None))
+        return form if until > time.monotonic() else None
+
+
+def _hashed(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

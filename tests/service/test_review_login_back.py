@@ -1,5 +1,6 @@
 """The login page in a real browser, for Back: a login refused (a mistyped key, no name) answered a POST, and
-Back from the page the next login led to stood on it, Chromium's "Confirm Form Resubmission" (ERR_CACHE_MISS)."""
+Back from the page the next login led to stood on it, Chromium's "Confirm Form Resubmission" (ERR_CACHE_MISS); so did
+the page offering again a form sent after the session had ended, once that form was sent."""
 
 from __future__ import annotations
 
@@ -40,4 +41,41 @@ def test_back_from_the_page_a_login_led_to_after_a_refused_one_shows_the_login_p
         page.fill("#api_key", api_key)
         page.click("button[type=submit]")
         expect(page).to_have_url(live_server + asked)  # still leading on to the page asked for
+        browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_back_from_a_form_sent_again_after_the_login_shows_the_page_that_offered_it(
+    client, engine, live_server, api_key
+):
+    from playwright.sync_api import Error, expect, sync_playwright
+
+    from tests.service.test_review_page import _logged_in
+    from tests.service.test_review_page_audit import _flagged_draft
+
+    draft = f"{live_server}/review/drafts/{_flagged_draft(client, engine)}"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        tabs = browser.new_context()
+        page = _logged_in(tabs, live_server, api_key)
+        page.goto(draft)
+        other = tabs.new_page()  # signed out in another tab
+        other.goto(f"{live_server}/review")
+        other.click("#sign-out")
+        page.get_by_label("Why reject?", exact=True).fill("The tone is off")
+        page.click("#reject")
+        page.fill("#reviewer", "Ola Copywriter")
+        page.fill("#api_key", api_key)
+        page.click("button[type=submit]")
+        expect(page).to_have_url(f"{live_server}/review/resend")
+        page.reload()  # the text carried is kept
+        expect(page.locator("#resend-form [name=comment]")).to_have_value("The tone is off")
+        page.click("#resend")
+        expect(page.locator("#reopen-form")).to_be_visible()  # rejected
+        try:
+            page.go_back()
+        except Error as error:
+            pytest.fail(f"Back from the draft led to a page the browser could not show: {error.message}")
+        expect(page).to_have_url(f"{live_server}/review/resend")
+        expect(page.locator("#resend-form [name=comment]")).to_have_value("The tone is off")
         browser.close()

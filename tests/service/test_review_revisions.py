@@ -248,6 +248,9 @@ def test_an_edit_sent_after_the_session_ended_is_offered_again_after_the_login(d
 
     again = browser.post("/review/login", data=form_of(login.text, "/review/login", api_key=api_key, reviewer="Ann"))
     assert again.status_code == 200 and 'id="resend-form"' in again.text
+    # reached by a redirect, not as the login's answer, and reloaded as typed: Back to it asks to send nothing again
+    assert [step.status_code for step in again.history] == [303] and again.url.path == "/review/resend"
+    assert form_of(browser.get(again.url).text, action) == form_of(again.text, action)
     offered = form_of(again.text, action)
     assert offered["subject"] == typed["subject"] and offered["intro"] == typed["intro"]
     assert offered["expected_revision"] == "0"  # the revision the first page showed

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from service.auth import SESSION_HOURS, close_session, open_session, verify_key
 from service.db.models import Draft
-from service.deps import REVIEW_COOKIE, SessionDep
+from service.deps import REVIEW_COOKIE, ApiKeyDep, SessionDep, StateDep
 from service.errors import Unauthorized
 from service.review import PREFIX, SESSION_ENDED, address, after_login, templates
 from service.review.resend import CARRIED_MAX, CarriedForm, read_carried, target_named
@@ -19,6 +19,7 @@ from service.routes.review.redirects import to_page
 from service.settings import PublicSettings
 
 router = APIRouter(prefix=PREFIX)
+RESEND_PAGE = f"{PREFIX}/resend"  # the page offering again a form carried through the login
 REVIEWER_MAX = 100  # characters of a reviewer's name (the reviews table holds 200)
 # Why the login page was shown, by the `why` its address gives (service.review.login_address).
 LOGIN_NOTES = {
@@ -60,14 +61,16 @@ def session_ended_login(request: Request, carried: CarriedForm) -> HTMLResponse:
 
 @router.post("/login", response_model=None)
 def login(
-    request: Request, session: SessionDep, api_key: Annotated[str, Form()],
+    request: Request, session: SessionDep, state: StateDep, api_key: Annotated[str, Form()],
     reviewer: Annotated[str, Form(max_length=REVIEWER_MAX)] = "", next: Annotated[str, Form()] = "",
     carried: Annotated[str, Form(max_length=CARRIED_MAX)] = "",
 ) -> HTMLResponse | RedirectResponse:  # fmt: skip
     """Log in with an API key and one's own name: reviews record the person, not the key they share. Then on to
     `next`, the review page the person had asked for; or, when the login page carried a form sent after the last
     session had ended, to that form again, to be checked and sent: a campaign's bulk form on the campaign's page,
-    as it stands now (campaign_pages.offered_again), a draft's on a page of its own."""
+    as it stands now (campaign_pages.offered_again), a draft's on a page of its own (resend_page). Each is reached by
+    a redirect: the page answering this POST stood in the browser's history, and Back to it from the page the form
+    sent again led to asked to send the login again ("Confirm Form Resubmission")."""
     form = read_carried(carried)
     typed = {
         "reviewer": reviewer, "next": after_login(next), "note": CARRIED_NOTE if form else None,
@@ -87,23 +90,16 @@ def login(
     close_session(session, request.cookies.get(REVIEW_COOKIE))
     token = open_session(session, key, reviewer.strip())
     secure = _over_https(request)  # the token is a bearer secret: over https it never goes out over plain http
-    response: HTMLResponse | RedirectResponse = to_page(request, after_login(next))
+    response = to_page(request, after_login(next))
     again = offered_again(form) if form is not None else None
     if form is not None and again is not None:  # a campaign's bulk form: its page says so, once
         response = to_page(request, list_page(form))  # the list it was sent from, filtered, sorted and paged
         page = address(request, form.page)  # the cookie's path: the page's, whatever list of it is shown
         response.set_cookie(NOT_DONE_COOKIE, again, max_age=NOT_DONE_SECONDS, path=page, httponly=True,
                             samesite="strict", secure=secure)  # fmt: skip
-    elif form is not None:
-        request.state.reviewer = reviewer.strip()
-        draft = session.get(Draft, form.draft_id) if form.draft_id is not None else None
-        lang = copy_locale(draft) if draft is not None else None  # the fields hold copy in that language
-        products = [str(item.get("name", "")) for item in (draft.recommendations or [])] if draft is not None else []
-        whose = target_named(form, draft)
-        labels = {variant.id: variant.label for variant in draft.variants} if draft is not None else {}
-        context = {"form": form, "lang": lang, "products": products, "whose": whose,
-                   "what": form.what_it_does(whose, labels)}  # fmt: skip
-        response = templates.TemplateResponse(request, "resend.html", context)
+    elif form is not None:  # on to a page of its own, by a redirect: Back to it, or a reload, sends nothing again
+        state.kept_forms.keep(token, form)
+        response = to_page(request, RESEND_PAGE)
     response.set_cookie(
         REVIEW_COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True, samesite="strict", secure=secure
     )
@@ -116,6 +112,25 @@ def _over_https(request: Request) -> bool:
     public = PublicSettings().url or ""
     forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
     return request.url.scheme == "https" or forwarded == "https" or public.lower().startswith("https://")
+
+
+@router.get("/resend", response_model=None)
+def resend_page(
+    request: Request, session: SessionDep, state: StateDep, _key: ApiKeyDep
+) -> HTMLResponse | RedirectResponse:
+    """The form the login carried into this session, to be checked and sent again (service.review.resend), while it
+    is kept; else the campaigns."""
+    form = state.kept_forms.kept(request.cookies.get(REVIEW_COOKIE))
+    if form is None:
+        return to_page(request, PREFIX)
+    draft = session.get(Draft, form.draft_id) if form.draft_id is not None else None
+    lang = copy_locale(draft) if draft is not None else None  # the fields hold copy in that language
+    products = [str(item.get("name", "")) for item in (draft.recommendations or [])] if draft is not None else []
+    whose = target_named(form, draft)
+    labels = {variant.id: variant.label for variant in draft.variants} if draft is not None else {}
+    context = {"form": form, "lang": lang, "products": products, "whose": whose,
+               "what": form.what_it_does(whose, labels)}  # fmt: skip
+    return templates.TemplateResponse(request, "resend.html", context)
 
 
 @router.post("/logout", response_model=None)
