@@ -11,7 +11,7 @@ page saying nothing there, and the comment typed for the late drafts was gone.
 from __future__ import annotations
 
 import re
-from html import unescape
+from html import escape, unescape
 
 import pytest
 from fastapi.testclient import TestClient
@@ -232,3 +232,25 @@ def test_a_list_the_campaign_page_has_not_is_left_out_of_the_way_back(campaign, 
     back = _logged_in_again(browser, browser.post(action, data=forged, follow_redirects=False), api_key)
 
     assert back.status_code == 303 and back.headers["location"] == page
+
+
+def test_leaving_a_bulk_form_offered_on_a_page_of_its_own_leads_back_to_its_list(
+    campaign, client, api_key, monkeypatch
+):
+    """A comment too long for the campaign page's cookie is offered again on a page of its own ("Send it again?"),
+    reached by a redirect; its "Leave it and go to the page" led to the first page of every draft in the usual
+    order, not to the list Ann had sent the form from."""
+    monkeypatch.setattr("service.routes.review.campaign_pages.DRAFTS_PER_PAGE", 1)  # two drafts: two pages
+    page = f"/review/campaigns/{campaign}"
+    listed = "status=pending&customer=ida&sort=p_open&page=2"
+    action = f"{page}/approve-pending"
+    browser, open_page = _signed_out_on(client, api_key, f"{page}?{listed}")
+    typed = form_of(open_page, action, comment="Checked each one. " * 200)
+
+    back = _logged_in_again(browser, browser.post(action, data=typed, follow_redirects=False), api_key)
+
+    assert back.status_code == 303 and back.headers["location"] == "/review/resend"
+    again = browser.get(back.headers["location"]).text
+    assert form_of(again, action)["comment"] == typed["comment"]
+    assert f'href="{page}?{escape(listed)}" id="leave-it"' in again
+    assert _statuses(client, campaign) == ["pending", "pending"]

@@ -139,8 +139,9 @@ def offered_again(form: CarriedForm) -> str | None:
 
 
 def list_page(form: CarriedForm) -> str:
-    """The list of the campaign's drafts a bulk form was sent from (its status filter, search, order and page: the
-    form's ``listed``), for the login to lead back to: it led to the first page of every draft in the usual order."""
+    """The page a form was sent from in the list of the campaign's drafts it was opened from (its status filter,
+    search, order and page: the form's ``listed``), for the login, or "Leave it" on the page offering the form again,
+    to lead back to: they led to the first page of every draft in the usual order."""
     kept = listed_query(*list_of(form.value("listed")))
     return f"{form.page}?{kept}" if kept else form.page
 

@@ -119,7 +119,7 @@ def resend_page(
     request: Request, session: SessionDep, state: StateDep, _key: ApiKeyDep
 ) -> HTMLResponse | RedirectResponse:
     """The form the login carried into this session, to be checked and sent again (service.review.resend), while it
-    is kept; else the campaigns."""
+    is kept; else the campaigns. "Leave it" leads to the page it was sent from, in the list it was opened from."""
     form = state.kept_forms.kept(request.cookies.get(REVIEW_COOKIE))
     if form is None:
         return to_page(request, PREFIX)
@@ -129,7 +129,7 @@ def resend_page(
     whose = target_named(form, draft)
     labels = {variant.id: variant.label for variant in draft.variants} if draft is not None else {}
     context = {"form": form, "lang": lang, "products": products, "whose": whose,
-               "what": form.what_it_does(whose, labels)}  # fmt: skip
+               "what": form.what_it_does(whose, labels), "leave": list_page(form)}  # fmt: skip
     return templates.TemplateResponse(request, "resend.html", context)
 
 
