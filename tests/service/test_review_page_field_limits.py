@@ -1,6 +1,7 @@
 """The edit fields' limits counted as the server counts them: in characters (Python's count, pydantic's limits), where a
 browser's maxlength counts UTF-16 units, two for a character beyond U+FFFF (most emoji). A subject of 150 emoji,
-within the 200 characters an edit may hold, was cut at 100 as it was typed, and one stored could not be sent again."""
+within the 200 characters an edit may hold, was cut at 100 as it was typed, and one stored could not be sent again.
+The campaign page's bulk comments are limited and counted alike: they had no limit and no count at all."""
 
 from __future__ import annotations
 
@@ -63,4 +64,35 @@ def test_a_subject_of_emoji_is_counted_and_limited_as_the_server_counts_it(clien
         expect(subject).to_have_value("ab" + TEA * 198)
         expect(count).to_have_text("200")
         assert client.get(f"/drafts/{draft_id}").json()["variants"][0]["subject"] == TEA * 150
+        browser.close()
+
+
+def test_a_bulk_comment_tells_its_limit_as_a_draft_s_comment_does(client, engine):
+    from tests.service.test_campaign_forms_after_the_session_ended import two_pending_drafts
+
+    page = client.get(f"/review/campaigns/{two_pending_drafts(client, engine)}").text
+    field = re.search(r'<form [^>]*id="approve-pending".*?(<input type="text" name="comment"[^>]*>)', page, re.S)[1]
+    assert 'maxlength="5000" data-most="5000"' in field and 'aria-describedby="approve-pending-comment-length"' in field
+    hint = re.search(r'<div [^>]*id="approve-pending-comment-length"[^>]*>(.*?)</div>', page)[1]
+    assert hint == '<span class="length-count">0</span> characters · a comment holds at most 5,000'
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_a_bulk_comment_of_emoji_is_counted_and_limited_as_the_server_counts_it(client, engine, live_server, api_key):
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.service.test_campaign_forms_after_the_session_ended import two_pending_drafts
+
+    campaign_id = two_pending_drafts(client, engine)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        page.goto(f"{live_server}/review/campaigns/{campaign_id}")
+        comment = page.locator("#approve-pending input[name=comment]")
+        comment.click()
+        page.keyboard.insert_text(TEA * 5001)
+        expect(page.locator("#approve-pending-comment-length .length-count")).to_have_text("5000")
+        assert comment.evaluate("field => Array.from(field.value).length") == 5000  # not cut at 2,500
         browser.close()

@@ -21,7 +21,7 @@ from service.experiments import experiment_results
 from service.review import PREFIX, address, error_page, templates
 from service.review.resend import CarriedForm
 from service.routes.review.redirects import to_page
-from service.schemas import CampaignOut, DatabaseId, DraftStatus
+from service.schemas import COMMENT_MAX, CampaignOut, DatabaseId, DraftStatus
 from service.schemas.common import CUSTOMER_SEARCH_MAX
 from service.unseen_copy import unseen_holders_said
 
@@ -84,7 +84,7 @@ def campaign_page(
     not_done, comment = _not_done(request)
     context = {
         "campaign": campaign, "drafts": drafts, "status": status, "page": page, "customer": customer,
-        "customer_search_max": CUSTOMER_SEARCH_MAX,
+        "customer_search_max": CUSTOMER_SEARCH_MAX, "comment_max": COMMENT_MAX,  # told by each bulk comment's field
         "listed": listed_query(status, customer, page, sort),  # passed on to each draft's page, for its way back
         "elsewhere": elsewhere, "sort": sort, "sorts": SORT_LABELS, "default_sort": DEFAULT_SORT,
         "has_next": len(rows) > DRAFTS_PER_PAGE, "per_page": DRAFTS_PER_PAGE, "statuses": list(get_args(DraftStatus)),
