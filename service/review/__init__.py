@@ -4,6 +4,7 @@ in JSON)."""
 
 import re
 import secrets
+import unicodedata
 from html import escape
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -110,6 +111,22 @@ def field_room(most: int, value: str | None) -> int:
     return most + len(text.encode("utf-16-le")) // 2 - len(text)
 
 
+# The bidirectional classes of a character that can turn the order of the words around a text: right-to-left letters
+# (Hebrew, Arabic), Arabic digits, and the explicit embeddings, overrides and isolates.
+TURNING = frozenset({"R", "AL", "AN", "RLE", "RLO", "RLI", "LRE", "LRO", "LRI", "FSI", "PDF", "PDI"})
+
+
+def isolated(text: str) -> str:
+    """``text`` as plain text beside the page's own words (a title, a label made in Python) shows it: in Unicode's
+    first-strong isolate (U+2068 … U+2069), as <bdi> isolates a name in HTML. A campaign named in Hebrew took the
+    title's colon and the words after it into its own direction. A text with no character that could do so is left
+    as it is: isolated, it reads the same, and a tab's title copied would carry two invisible characters."""
+    if any(unicodedata.bidirectional(character) in TURNING for character in text):
+        return f"\u2068{text}\u2069"
+    return text
+
+
+templates.env.filters["isolated"] = isolated
 templates.env.filters["shop_time"] = on_shop_clock  # "scheduled for Fri 01 Jan 09:00 CET"
 templates.env.filters["customer_time"] = on_customer_clock  # "sends Fri 09:00 America/New_York"
 templates.env.filters["probability"] = as_probability

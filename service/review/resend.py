@@ -29,7 +29,7 @@ from starlette.requests import ClientDisconnect
 
 from service.db.models import Draft
 from service.paths import route_path
-from service.review import FORM_PAGE, PREFIX
+from service.review import FORM_PAGE, PREFIX, isolated
 
 CARRIED_MAX = 64 * 1024  # characters of a carried form: a draft's texts are a few thousand at most
 # The forms carried (their address; the last part says what they do): any other address is not sent again.
@@ -131,7 +131,7 @@ class CarriedForm:
             label = COMMENT_LABELS.get(action, WRITTEN[name]) if name == "comment" else WRITTEN.get(name)
             if name == "product_line":
                 lines += 1
-                label = f"Line for {products[lines - 1]}" if lines <= len(products) else f"{label} {lines}"
+                label = f"Line for {isolated(products[lines - 1])}" if lines <= len(products) else f"{label} {lines}"
             rows.append({"name": name, "value": value, "label": label or "", "multiline": name in MULTILINE,
                          "required": (action, name) in REQUIRED})  # fmt: skip
         return rows
@@ -145,7 +145,9 @@ def target_named(form: CarriedForm, draft: Draft | None) -> str:
         return f"campaign {campaign}"
     if draft is None:
         return f"draft {form.draft_id}"
-    return f"draft {form.draft_id} for {draft.customer.first_name or 'customer'} ({draft.customer.external_id})"
+    return (
+        f"draft {form.draft_id} for {isolated(draft.customer.first_name or 'customer')} ({draft.customer.external_id})"
+    )
 
 
 async def sent_form(request: Request) -> CarriedForm | None:

@@ -99,7 +99,7 @@ def test_a_tracked_click_on_a_product_s_link_is_that_product_s_in_the_report_the
     assert performance["product_clicks"] == [{"product_id": "T1", "product": "T1", "name": "Sencha tea", "clicks": 1}]
     (send,) = client.get("/customers/c1/sends").json()
     assert sorted((e["product"] or "") for e in send["events"] if e["kind"] == "click") == ["", "T1"]
-    assert "products clicked most: Sencha tea (1)" in client.get(f"/review/campaigns/{campaign_id}").text
+    assert "products clicked most: <bdi>Sencha tea</bdi> (1)" in client.get(f"/review/campaigns/{campaign_id}").text
 
     with session_scope(engine) as session:
         learned = frames.interactions_frame(session, email_clicks=True)

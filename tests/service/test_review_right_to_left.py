@@ -1,7 +1,8 @@
 """Names and comments in a right-to-left script on the review page, beside left-to-right words: each is isolated
 (<bdi>, or dir="auto" on a field), so that it neither takes the punctuation next to it into its own direction nor
 lends its direction to what follows ("by דנה: מעולה!" read with its colon on the wrong side); and each copy field
-takes the direction of what is typed in it."""
+takes the direction of what is typed in it. Product names and the titles and headings that name a campaign or a
+customer are isolated alike (<bdi> in HTML; in a title, which holds no markup, Unicode's isolates)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from tests.service.test_review_page_audit import _flagged_draft
 REVIEWER = "דנה כהן"
 CUSTOMER = "سارة"
 COMMENT = "מעולה, לשלוח!"
+CAMPAIGN = "מבצע סתיו"
+PRODUCT = "شاي أخضر"
 
 
 def _rtl_draft(client, engine) -> int:
@@ -45,6 +48,34 @@ def test_names_and_comments_shown_inline_are_isolated(client, engine, api_key):
     assert f"<h1>Draft for <bdi>{CUSTOMER}</bdi>" in page
     history = re.search(r"<h2>History</h2>(.*?)</div>", page, re.S).group(1)
     assert f"by <bdi>{REVIEWER}</bdi>" in history and f": <bdi>{COMMENT}</bdi>" in history
+
+
+def test_product_names_and_the_titles_and_headings_naming_a_campaign_or_customer_are_isolated(client, engine):
+    from service.db.models import Campaign, Draft
+    from service.db.session import session_scope
+    from service.review.resend import CarriedForm
+
+    draft_id = _rtl_draft(client, engine)
+    with session_scope(engine) as session:
+        draft = session.get(Draft, draft_id)
+        draft.recommendations = [{"product_id": "T1", "name": PRODUCT, "price": 4.5, "currency": "EUR",
+                                  "because_you_bought": [PRODUCT]}]  # fmt: skip
+        session.get(Campaign, draft.campaign_id).name = CAMPAIGN
+        campaign_id = draft.campaign_id
+    isolated = f"\u2068{CAMPAIGN}\u2069"  # first-strong isolate ... pop directional isolate
+
+    page = client.get(f"/review/drafts/{draft_id}").text
+    assert f"<title>Draft {draft_id} for \u2068{CUSTOMER}\u2069 (flagged) · Tailor</title>" in page
+    assert f"<li><bdi>{PRODUCT}</bdi> " in page and f"because you bought <bdi>{PRODUCT}</bdi>" in page
+    assert f"Line for <bdi>{PRODUCT}</bdi><input" in page
+    form = CarriedForm(f"/review/drafts/{draft_id}/variants/1/edit", (("product_line", "a"),))
+    assert form.shown([PRODUCT])[0]["label"] == f"Line for \u2068{PRODUCT}\u2069"  # the page offering it again
+    page = client.get(f"/review/campaigns/{campaign_id}", params={"customer": CUSTOMER}).text
+    assert f"<title>{isolated}: drafts for “\u2068{CUSTOMER}\u2069” · Tailor</title>" in page
+    assert f"<h1><bdi>{CAMPAIGN}</bdi> " in page
+    assert f"<bdi>{CAMPAIGN}</bdi></a>" in client.get("/review").text
+    page = client.get(f"/review/campaigns/{campaign_id}/experiment").text
+    assert f"<title>Experiment · {isolated} · Tailor</title>" in page and f"<bdi>{CAMPAIGN}</bdi></a></h1>" in page
 
 
 def test_every_field_a_person_types_in_takes_the_direction_of_its_text(client, engine, api_key):

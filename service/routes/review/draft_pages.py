@@ -18,7 +18,7 @@ from service.deps import ApiKeyDep, SessionDep
 from service.draft_sorts import DEFAULT_SORT
 from service.errors import ChecksFailed, Conflict, InvalidInput, TailorError
 from service.pipeline.mail import sender_of
-from service.review import PREFIX, templates
+from service.review import PREFIX, isolated, templates
 from service.routes.review.campaign_pages import DRAFTS_PER_PAGE, list_of, listed_query
 from service.routes.review.redirects import to_page
 from service.schemas import COMMENT_MAX, DatabaseId
@@ -52,7 +52,7 @@ def _label(column: str, products: Sequence[str], labels: dict[str, str]) -> str:
     """A field as the page labels it: "Line for Breakfast Blend", not the API's "product_lines[0]"."""
     if line := PRODUCT_LINE.fullmatch(column):
         index = int(line.group(1))
-        return f"Line for {products[index]}" if index < len(products) else f"Product line {index + 1}"
+        return f"Line for {isolated(products[index])}" if index < len(products) else f"Product line {index + 1}"
     return labels.get(column, column)
 
 
