@@ -292,6 +292,21 @@ def test_a_form_offered_again_labels_its_product_lines_as_the_draft_s_page_does(
     assert labels == ["Subject", "Line for Sencha Green", "Product line 2"]  # a line past the products: numbered
 
 
+def test_a_form_carried_through_the_login_is_kept_for_its_session_alone_for_a_while(monkeypatch):
+    from service.review import resend
+
+    now = [1000.0]
+    monkeypatch.setattr(resend.time, "monotonic", lambda: now[0])
+    kept, form = resend.KeptForms(), resend.CarriedForm("/review/drafts/1/approve", (("comment", "Fine"),))
+    kept.keep("ts_ann", form)
+    assert kept.kept("ts_ann") == form and kept.kept("ts_bob") is None and kept.kept(None) is None
+    now[0] += resend.KEPT_SECONDS
+    assert kept.kept("ts_ann") is None
+    for n in range(resend.KEPT_MOST + 1):  # the oldest goes first
+        kept.keep(f"ts_{n}", form)
+    assert kept.kept("ts_0") is None and kept.kept("ts_1") == kept.kept(f"ts_{resend.KEPT_MOST}") == form
+
+
 def test_an_approval_sent_after_the_session_ended_is_offered_again_with_its_comment(draft, api_key, client):
     page = f"/review/drafts/{draft['id']}"
     browser, open_page = _signed_out_after_opening(client, api_key, page)
