@@ -19,7 +19,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -103,11 +103,12 @@ def sent_before(draft: Draft) -> bool:
 def send_of(
     session: Session, draft: Draft, customer: Customer, variant: Variant, campaign: Campaign, brand, sender: str,
     now: datetime, tracking: str = "",
-) -> Send:  # fmt: skip
-    """The send that records the draft's email, before the mail server has it. A draft whose earlier email may have
-    gone (its answer lost), approved again by a person, keeps that email's send, written over with this one's: the
-    earlier email's link, which its customer may have, stays theirs, even should the server refuse this one, and so
-    does its Message-ID (EarlierMessageId), which the email service's events of it name.
+) -> tuple[Send, dict[str, Any] | None]:  # fmt: skip
+    """The send that records the draft's email, before the mail server has it, and what it wrote over (None for a
+    draft's first email). A draft whose earlier email may have gone (its answer lost), approved again by a person,
+    keeps that email's send, written over with this one's: the earlier email's link, which its customer may have,
+    stays theirs, even should the server refuse this one, and so does its Message-ID (EarlierMessageId), which the
+    email service's events of it name; refused, the earlier email is put back (``forget_send``).
     ``tracking``: what the email tells Tailor of (TrackingSettings.carried)."""
     features = email_features((customer.profile or {}).get("churn_risk"), draft.recommendations)
     send = draft.send or Send(customer_id=customer.id, campaign_id=campaign.id, draft_id=draft.id)
@@ -121,10 +122,11 @@ def send_of(
         "churn_risk": features["churn_risk"], "rec_score": features["rec_score"],
         "sent_at": now, "message_id": new_message_id(sender), "to_email": customer.email, "tracking": tracking,
     }  # fmt: skip
+    earlier = {column: getattr(send, column) for column in written} if send.message_id is not None else None
     for column, value in written.items():
         setattr(send, column, value)
     session.add(send)
-    return send
+    return send, earlier
 
 
 class Recorded(NamedTuple):
@@ -212,13 +214,31 @@ def nothing_taken(error: BaseException) -> bool:
     return isinstance(error, refused)
 
 
-def forget_send(engine: Engine, send_id: int, claimed: str) -> None:
-    """Delete the send recorded for an email the mail server did not take: the draft is sent later, or not at all.
-    Kept once the draft is no longer ``claimed`` so: a claim taken back, the draft approved again goes on that send."""
+def forget_send(
+    engine: Engine, send_id: int, claimed: str, message_id: str, earlier: dict[str, Any] | None = None
+) -> None:
+    """Take back the send recorded for the email ``message_id``, which the mail server did not take: the draft is
+    sent later, or not at all. A draft's first email's send is deleted, but kept once the draft is no longer
+    ``claimed`` so: a claim taken back, the draft approved again goes on that send. A draft mailed again has its
+    earlier email (``earlier``, what send_of wrote over) put back on its send, Message-ID and all, whoever holds
+    the draft now, unless a later email was written over it since: the send showed the refused email's Message-ID
+    as its own, and the earlier one, which the customer may have, as if another had gone after it."""
     with session_scope(engine) as session:
+        _customer_first(session, select(Send.customer_id).where(Send.id == send_id).scalar_subquery())
         send = session.get(Send, send_id)
-        if send is not None and held(session.get(Draft, send.draft_id), claimed):
-            session.delete(send)
+        if send is None or send.message_id != message_id:
+            return
+        if earlier is None:
+            if held(session.get(Draft, send.draft_id), claimed):
+                session.delete(send)
+            return
+        for column, value in earlier.items():
+            setattr(send, column, value)
+        session.execute(
+            delete(EarlierMessageId).where(
+                EarlierMessageId.send_id == send_id, EarlierMessageId.message_id == earlier["message_id"]
+            )
+        )
 
 
 def claim(engine: Engine, draft_id: int) -> str | None:

@@ -11,7 +11,7 @@ send is recorded, and committed, before the SMTP call, as its id is what the ema
 made with no transaction open (on SQLite a transaction that writes holds the database's one write lock: every approval
 and unsubscribe waited while a slow relay took each email), and the "delivered" event and the draft's "sent" are written
 once the server has answered. A mail server that refuses the email, or an email that cannot be written, deletes its send
-(not an earlier email's, that a draft approved again went on) and gives the claim back (approved, or skipped). One that
+(or, for a draft mailed again, puts the earlier email back) and gives the claim back (approved, or skipped). One that
 may have taken it (the connection lost while it was handed over, or the process stopped then) keeps the send, so that
 the link the customer may have unsubscribes them and no one else, and leaves the draft "sending" rather than approved to
 be mailed again: the send puts it back to review, flagged as perhaps sent, as the next start on this host or the next
@@ -548,8 +548,7 @@ def _send_over_one_connection(
                     draft.status, draft.claimed_by = "sent", None
                     continue
                 # an earlier email's send, kept as its link may be out there: kept whatever becomes of this one
-                sends_again = draft.send is not None
-                send = send_of(
+                send, earlier = send_of(
                     session, draft, customer, variant, campaign, outbox.brand, sender, now, outbox.tracking.carried()
                 )
                 session.flush()  # the send's id is what the message's unsubscribe link signs
@@ -569,8 +568,8 @@ def _send_over_one_connection(
                 handed_to_smtp = True  # a connection closed since the last email, or full, is opened again
                 server.send(message, from_addr=from_address, to_addrs=[to_address])  # not the headers'
             except BaseException as error:
-                if nothing_taken(error) and not sends_again:
-                    forget_send(engine, send_id, claimed)
+                if nothing_taken(error):  # its send deleted, or an earlier email's put back on it
+                    forget_send(engine, send_id, claimed, email["message_id"], earlier)
                 raise  # an email perhaps taken keeps its send, so that its link unsubscribes its customer
             arm = label if draft_id in arms else None
             recorded = record_delivered(engine, campaign_id, draft_id, send_id, arm, now)

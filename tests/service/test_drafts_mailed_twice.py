@@ -6,12 +6,14 @@ database."""
 from __future__ import annotations
 
 from datetime import timedelta
+from email import message_from_bytes
+from email.policy import default
 
 import pytest
 from sqlalchemy import select, update
 
 from service.clock import utcnow
-from service.db.models import Customer, Draft, Send
+from service.db.models import Customer, Draft, EarlierMessageId, Send
 from service.db.session import session_scope
 from service.errors import MailServerUnavailable
 from tests.service.test_send_claims import due_campaign
@@ -108,3 +110,56 @@ def test_a_complaint_of_a_draft_s_earlier_email_stops_its_address_on_either_data
     else:
         assert counts["recorded"] == 1
         assert stopped == {"c0": True, "c0-partner": True}
+
+
+class _LostThenRefusingTheEmail(_AnswerLostServer):
+    """Loses the answer to the first email, as _AnswerLostServer does; while ``refusing``, refuses each email for its
+    content (keeping it in ``refused``), as a filter does once it has read it."""
+
+    refusing = False
+
+    def __init__(self, accept: int) -> None:
+        super().__init__(accept)
+        self.refused = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook)
+        if self.refusing:
+            self.refused.append(message_from_bytes(envelope.content, policy=default))
+            return "554 5.6.0 Message content rejected"
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_second_email_the_server_refused_leaves_the_send_naming_the_first(client, engine, monkeypatch):
+    """A draft approved again after its first email's answer was lost went on that email's send, written over with
+    the second: the server refusing the second left the send showing the Message-ID (and time) of an email that never
+    went, the first's moved to ``earlier_message_ids`` as if another had come after it; mailed a third time, the
+    refused one was kept among the emails the customer had."""
+    relay = _LostThenRefusingTheEmail(accept=0)
+    with serving_smtp(relay, monkeypatch):
+        campaign_id = new_campaign(client)
+        draft_id = approved_draft(client, engine, campaign_id, external_id="c1")
+        assert send_job(client, campaign_id)["status"] == "failed"
+        first_id = relay.messages.pop("c1@example.com")["Message-ID"].strip()
+        (first_shown,) = client.get("/customers/c1/sends").json()
+        relay.refusing = True
+        assert client.post(f"/drafts/{draft_id}/approve", json={"comment": "they did not get it"}).status_code == 200
+        result = send_job(client, campaign_id)["result"]
+        assert result["sent"] == 0 and [r["draft_id"] for r in result["refused"]] == [draft_id], result
+        (refused,) = relay.refused
+        refused_id = refused["Message-ID"].strip()
+        assert refused_id != first_id
+
+        (shown,) = client.get("/customers/c1/sends").json()
+        assert (shown["message_id"], shown["earlier_message_ids"]) == (first_id, [])
+        assert shown == first_shown
+        with session_scope(engine) as session:
+            assert session.scalars(select(EarlierMessageId.message_id)).all() == []
+
+        relay.refusing, relay.accept = False, 99
+        assert client.post(f"/drafts/{draft_id}/approve", json={"comment": "content fixed"}).status_code == 200
+        assert send_job(client, campaign_id)["result"]["sent"] == 1
+    third_id = relay.messages["c1@example.com"]["Message-ID"].strip()
+    (shown,) = client.get("/customers/c1/sends").json()
+    assert (shown["message_id"], shown["earlier_message_ids"]) == (third_id, [first_id])
+    with session_scope(engine) as session:
+        assert session.scalar(select(Send.id).where(Send.message_id == refused_id)) is None
