@@ -107,10 +107,18 @@ from service.pipeline.send_outcomes import (
     without_address,
 )
 from service.pipeline.unsubscribe_links import links_unanswered, unreachable_links
-from service.planned_scores import PlannedMoments
+from service.planned_scores import PlannedMoments, rescore
 from service.send_times import schedule_at_best_hours, schedule_campaign, waiting_drafts
-from service.settings import ExperimentSettings, SendScheduleSettings, SmtpSettings, TrackingSettings, on_this_machine
+from service.settings import (
+    ExperimentSettings,
+    SendScheduleSettings,
+    SmtpSettings,
+    TrackingSettings,
+    home_settings,
+    on_this_machine,
+)
 from service.signed_links import TrackingLinks, UnsubscribeLinks
+from service.state import model_store
 from service.tracking import tracked_html
 from service.unseen_copy import unseen_in
 from service.wording import counted
@@ -166,6 +174,7 @@ def send_campaign(
     with no server of its own: the command line's), nothing is sent while Tailor does not answer where the emails'
     unsubscribe links lead."""
     settings = settings or SmtpSettings()
+    models = models if models is not None else model_store(home_settings().models_dir)  # read once, as needed
     now = utcnow()
     with session_scope(engine) as session:
         # NotFound, saying when, for a campaign deleted while this job waited, or (PostgreSQL) one being deleted now,
@@ -212,6 +221,7 @@ def send_campaign(
         engine=engine, campaign_id=campaign_id, settings=settings, arms=arms, experiment=experiment, mailed=mailed,
         schedule=schedule, window=window, sharing=sharing, brand=brand, sender=sender, links=links, now=now,
         total=len(draft_ids), tracking=TrackingSettings(), tracking_links=TrackingLinks(links.key, links.base_url),
+        models=models,
     )  # fmt: skip
     tally = _Tally(deferred=deferred)
     # No connection when nothing is due now: a campaign scheduled for later was reported failed with the server down.
@@ -314,6 +324,7 @@ class _Outbox:
     total: int
     tracking: TrackingSettings  # whether the emails tell Tailor of opens and clicks
     tracking_links: TrackingLinks
+    models: ModelStore  # what a draft deferred at the second look is scored again with (send_campaign's)
     stop: threading.Event = field(default_factory=threading.Event)
 
 
@@ -540,6 +551,7 @@ def _send_over_one_connection(
                     session, draft, now, schedule.min_days_between, window, schedule.timezone, sharing
                 ):
                     draft.status, draft.claimed_by = "approved", None  # its send time moved on
+                    rescore(session, [draft_id], outbox.models)  # for the moment it goes at now, as each move is
                     tally.add(deferred=1)
                     continue
                 to_address = smtp_address(customer.email, smtputf8)  # AddressNotDeliverable: this one skipped

@@ -109,13 +109,17 @@ def test_best_hours_approvals_and_reopening_move_the_figures_with_the_moment(cli
     assert moments[first][1] in ("pending", "flagged") and stored == planned
 
 
+@pytest.mark.parametrize("look", ["choosing", "mailing"])
 def test_a_draft_the_contact_policy_defers_is_scored_for_the_wait_s_end(
-    client, demo_files, engine, mail_server, monkeypatch
+    client, demo_files, engine, mail_server, monkeypatch, look
 ):
+    """Deferred as the send chooses its drafts, or at the policy's second look as its email goes (another server
+    mailed the customer meanwhile): the second kept the figures of the moment it no longer went at."""
     from sqlalchemy import select
 
     from service.db.models import Draft, Send
     from service.db.session import session_scope
+    from service.pipeline import sending
 
     controller, messages = mail_server
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
@@ -128,14 +132,24 @@ def test_a_draft_the_contact_policy_defers_is_scored_for_the_wait_s_end(
         draft = session.scalars(
             select(Draft).where(Draft.campaign_id == campaign_id, Draft.status == "pending").order_by(Draft.id)
         ).first()
-        draft_id = draft.id
-        session.add(Send(customer=draft.customer, subject="Earlier", campaign_type="vip", sent_at=written))
+        draft_id, customer_id = draft.id, draft.customer_id
+        if look == "choosing":
+            session.add(Send(customer=draft.customer, subject="Earlier", campaign_type="vip", sent_at=written))
     assert client.post(f"/drafts/{draft_id}/approve", json={"reviewer": "ana"}).status_code == 200
+    if look == "mailing":
+        second_look = sending.defer_if_mailed_meanwhile
+
+        def mailed_meanwhile(session, *args):
+            session.add(Send(customer_id=customer_id, subject="Meanwhile", campaign_type="vip", sent_at=written))
+            return second_look(session, *args)
+
+        monkeypatch.setattr(sending, "defer_if_mailed_meanwhile", mailed_meanwhile)
     before, _, _ = _stored_and_planned(engine, campaign_id, models)
 
     send = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/send").json()["job_id"])
     assert send["status"] == "succeeded" and send["result"]["deferred"] == 1, send["result"]
     stored, planned, moments = _stored_and_planned(engine, campaign_id, models)
     assert moments[draft_id][0] > written + timedelta(days=1) and not messages  # to the wait's end, two days on
+    assert moments[draft_id][1] == "approved"
     assert stored == planned
     assert _p_opens(stored) != _p_opens(before)
