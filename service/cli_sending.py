@@ -84,7 +84,7 @@ def _tell_due_sends(campaigns: dict[str, dict]) -> None:
 
 
 def _send_words(result: dict) -> list[str]:
-    """What a send did, a line for each thing that happened: sent, skipped, held back, waiting, refused."""
+    """What a send did, a line for each thing that happened: sent, skipped, held back, waiting or deferred, refused."""
     from service.wording import counted
 
     lines = [f"sent {counted(result['sent'], 'email', 'emails')}"]
@@ -103,6 +103,8 @@ def _send_words(result: dict) -> list[str]:
         )
         policy = f" ({result['deferred']:,} held back by the contact policy)" if result["deferred"] else ""
         lines.append(f"{waiting}{policy}; the next falls due {_shop_time(result['next_send_at'])}: send again then")
+    elif result["deferred"]:  # none waits: a send the mail server stopped part way, or customers not mailable since
+        lines.append(f"deferred {result['deferred']:,} by the contact policy (each draft says until when)")
     if result.get("still_due"):  # a batch's limit reached (--batch-size)
         left = counted(result["still_due"], "approved draft is due", "approved drafts are due")
         lines.append(f"{left} and left for the next batch: send again to mail them")

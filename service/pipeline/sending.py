@@ -255,9 +255,10 @@ def send_campaign(
         if limit is not None:  # a batch: how many due drafts it left for the next (nothing said so)
             left = due_draft_ids(campaign_id, now, due_check).subquery()
             later["still_due"] = session.scalar(select(func.count()).select_from(left))
-    if fewer_connections:  # the job's message says it, in place of its last "sent N"
-        progress(tally.done, outbox.total, fewer_connections)
-    if not draft_ids:  # the job's message says why nothing went, rather than nothing
+    if draft_ids or tally.deferred or held_back.count or held_out:  # what became of each, not its last "sent N"
+        done = f"done: {_sends_words(tally, held_back.count, held_out)}"
+        progress(tally.done or 1, outbox.total or 1, f"{done}; {fewer_connections}" if fewer_connections else done)
+    else:  # the job's message says why nothing went, rather than nothing
         waiting = f"; {later['waiting']:,} approved wait for their send time" if later["waiting"] else ""
         progress(1, 1, f"nothing to send now: no approved draft is due{waiting}")
     result: dict[str, Any] = {
@@ -284,6 +285,15 @@ def send_campaign(
     if experiment:
         result.update(held_out=held_out, sent_by_arm=tally.sent_by_arm, pinned=tally.pinned)
     return result
+
+
+def _sends_words(tally: _Tally, held_back: int, held_out: int) -> str:
+    """What a send did with each draft it looked at, for its job's message: sent, skipped (its customer may not be
+    mailed, or their address was mailed already) and deferred (the contact policy), and, where there are any, those
+    held back for review, refused by the mail server and held out of an experiment."""
+    words = f"sent {counted(tally.sent, 'email', 'emails')}, skipped {tally.skipped:,}, deferred {tally.deferred:,}"
+    others = {"back to review": held_back, "refused by the mail server": len(tally.refused), "held out": held_out}
+    return words + "".join(f", {what} {count:,}" for what, count in others.items() if count)
 
 
 def _allocation_unseen(engine: Engine, outbox: _Outbox, sent_in_arms: int) -> str | None:
@@ -754,10 +764,14 @@ def send_due_drafts(
 
 
 def _due_sends_words(results: dict[str, dict[str, Any]]) -> str:
-    """A finished due-check's message: how many emails it sent for how many campaigns, and those it left."""
+    """A finished due-check's message: how many emails it sent for how many campaigns, how many drafts it skipped
+    and deferred, and the campaigns it left."""
     if not results:
         return "nothing is due"
-    sent = sum(result["sent"] for result in results.values())
+    sent, skipped, deferred = (
+        sum(result.get(count, 0) for result in results.values()) for count in ("sent", "skipped", "deferred")
+    )
     left = sum("not_sent" in result for result in results.values())
     later = f"; {counted(left, 'campaign', 'campaigns')} left for the next check" if left else ""
-    return f"sent {counted(sent, 'email', 'emails')} for {counted(len(results), 'campaign', 'campaigns')}{later}"
+    campaigns = counted(len(results), "campaign", "campaigns")
+    return f"sent {counted(sent, 'email', 'emails')} for {campaigns}, skipped {skipped:,}, deferred {deferred:,}{later}"

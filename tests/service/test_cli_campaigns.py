@@ -188,6 +188,15 @@ def test_send_says_how_many_drafts_wait_in_words_that_agree_with_their_number():
         assert _send_words(result) == ["sent 0 emails", f"{told}; {then}"]
 
 
+def test_send_says_how_many_drafts_it_deferred_when_none_waits():
+    """A due-check the mail server stopped part way tells what each campaign did before it, with no draft counted as
+    waiting: the drafts the contact policy deferred went unsaid."""
+    from service.cli_sending import _send_words
+
+    result = {"sent": 2, "skipped": 0, "waiting": 0, "deferred": 3, "refused": []}
+    assert _send_words(result) == ["sent 2 emails", "deferred 3 by the contact policy (each draft says until when)"]
+
+
 @pytest.mark.parametrize(
     ("shop_zone", "told"),
     [
