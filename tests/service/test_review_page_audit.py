@@ -1,6 +1,6 @@
 """What a copywriter's audit of the draft and campaign pages found them not told: the copy fields' limits before
 Save, the rejection's field by its own label, an update offered with nothing to update, why a link led to the login,
-and a variant rewritten by a person still called the brand's template copy."""
+a variant rewritten by a person still called the brand's template copy, and an edit saved that flagged the draft."""
 
 from __future__ import annotations
 
@@ -241,3 +241,21 @@ def test_a_comment_refused_for_its_length_keeps_its_text_its_error_and_its_count
     assert re.search(r'aria-describedby="error reject-comment-length"', field)
     hint = re.search(r'<div class="([^"]*)" id="reject-comment-length"', refused.text).group(1)
     assert "fail" in hint.split() and _described_by(refused.text, field).startswith(f"{len(typed.strip())} characters")
+
+
+def test_an_edit_saved_that_fails_a_check_says_so_beside_saved(client, engine):
+    """A subject saved that its checks then failed turned the draft flagged, and the page said only "Your edit of
+    variant A is saved": the badge changed without a word, which a screen reader, reading the status, never said."""
+    draft_id = _flagged_draft(client, engine)
+    page = client.get(f"/review/drafts/{draft_id}").text
+    variant_id = re.search(r'data-variant-id="(\d+)"', page).group(1)
+    form = {"subject": "70% off everything, today only!!! FREE shipping", "preheader": "A preheader", "intro": "Hi."}
+    saved = client.post(f"/review/drafts/{draft_id}/variants/{variant_id}/edit", data=form)
+    assert saved.status_code == 200 and "?done=saved" in str(saved.url)
+    said = unescape(re.search(r'<p class="card" id="done" role="status">(.*?)</p>', saved.text).group(1))
+    assert said.startswith("Your edit of variant A is saved; the preview shows it. It fails the checks ")
+    assert "spam words" in said and said.endswith(", so the draft is flagged for a person.")
+    mended = {"subject": "A subject of words", "preheader": "A preheader", "intro": "An intro that says enough."}
+    saved = client.post(f"/review/drafts/{draft_id}/variants/{variant_id}/edit", data=mended)
+    said = unescape(re.search(r'<p class="card" id="done" role="status">(.*?)</p>', saved.text).group(1))
+    assert said == "Your edit of variant A is saved; the preview shows it."  # the checks failed now, not before

@@ -21,7 +21,7 @@ from service.pipeline.mail import sender_of
 from service.review import PREFIX, isolated, templates
 from service.routes.review.campaign_pages import DRAFTS_PER_PAGE, list_of, listed_query
 from service.routes.review.redirects import to_page
-from service.schemas import COMMENT_MAX, DatabaseId
+from service.schemas import COMMENT_MAX, DatabaseId, VariantOut
 from service.schemas.common import CUSTOMER_SEARCH_MAX
 from service.settings import SmtpSettings
 
@@ -117,6 +117,8 @@ def show_draft(
         if _still(done, draft, preview in labels)
         else ""
     )
+    if said and done == "saved":
+        said += _failing_after_edit(next(v for v in draft.variants if v.id == preview))
     from generation.locales import amounts_locale
     from service.pipeline.contact_policy import current_deferral, without_deferrals
     from service.pipeline.freshness import changes_since, shown_catalog, stale_facts
@@ -193,6 +195,15 @@ def _language_name(locale: str) -> str:
     from generation.templates import LANGUAGE_NAMES
 
     return LANGUAGE_NAMES.get(locale, locale)
+
+
+def _failing_after_edit(variant: VariantOut) -> str:
+    """What "saved" adds for an edit its checks fail: the draft went to flagged with no word but its badge, and a
+    screen reader heard only that the edit was saved."""
+    from generation.guardrails import check_label
+
+    failed = [check_label(check.name) for check in variant.checks if not check.passed]
+    return f" It fails the checks {', '.join(failed)}, so the draft is flagged for a person." if failed else ""
 
 
 def _still(done: str | None, draft, edited_shown: bool) -> bool:
