@@ -1,5 +1,5 @@
-"""A review's comment typed on a draft's page and not sent is not lost without a word: the page asks before it is left,
-as it asks for an edit not saved."""
+"""A review's comment typed and not sent, on a draft's page or in a campaign's bulk approval, is not lost without a
+word: the page asks before it is left, as a draft's page asks for an edit not saved."""
 
 from __future__ import annotations
 
@@ -9,6 +9,35 @@ from tests.service.conftest import CHROMIUM, CHROMIUM_FLAGS
 from tests.service.test_review_page_audit import _flagged_draft
 
 pytestmark = [pytest.mark.browser]
+
+
+def _logged_in(browser, live_server: str, api_key: str):
+    page = browser.new_page()
+    page.goto(f"{live_server}/review/login")
+    page.fill("#reviewer", "Ola Copywriter")
+    page.fill("#api_key", api_key)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}/review")
+    return page
+
+
+def _pending_draft(client, engine) -> int:
+    """A campaign with one pending draft, which its page offers to approve with every pending one; its id."""
+    from service.db.models import Customer, Draft, Variant
+    from service.db.session import session_scope
+
+    body = {"name": "Bulk", "brand": "hearth", "campaign_type": "cross_sell"}
+    campaign_id = client.post("/campaigns", json=body).json()["id"]
+    with session_scope(engine) as session:
+        customer = Customer(external_id="c2", email="c2@example.com", first_name="Bo", locale="en",
+                            marketing_consent=True)  # fmt: skip
+        variant = Variant(label="A", subject="A subject of words", preheader="A preheader", intro="An intro.",
+                          html="<p>A</p>", text="A")  # fmt: skip
+        draft = Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=[variant])
+        session.add(draft)
+        session.flush()
+        draft.selected_variant_id = variant.id
+    return campaign_id
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
@@ -22,11 +51,7 @@ def test_a_reason_typed_and_not_sent_is_not_lost_without_a_word(client, engine, 
     draft_url = f"{live_server}/review/drafts/{draft_id}"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page()
-        page.goto(f"{live_server}/review/login")
-        page.fill("#reviewer", "Ola Copywriter")
-        page.fill("#api_key", api_key)
-        page.click("button[type=submit]")
+        page = _logged_in(browser, live_server, api_key)
         asked: list[str] = []
 
         def answer(dialog, accept: bool) -> None:
@@ -53,4 +78,40 @@ def test_a_reason_typed_and_not_sent_is_not_lost_without_a_word(client, engine, 
         page.once("dialog", lambda dialog: answer(dialog, accept=True))
         page.reload()
         assert asked == ["beforeunload", "beforeunload"]
+        browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_a_bulk_approval_s_comment_typed_and_not_sent_is_not_lost_without_a_word(client, engine, live_server, api_key):
+    """A comment typed for approving every pending draft went without a word when the copywriter first looked at the
+    flagged ones, searched, sorted or left; sending the form, once confirmed, asks nothing more."""
+    from playwright.sync_api import expect, sync_playwright
+
+    campaign_id = _pending_draft(client, engine)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        asked: list[str] = []
+
+        def answer(dialog, accept: bool) -> None:
+            asked.append(dialog.type)
+            dialog.accept() if accept else dialog.dismiss()
+
+        page.goto(f"{live_server}/review/campaigns/{campaign_id}")
+        comment = page.locator("#approve-pending input[name=comment]")
+        comment.fill("Checked with the shop")
+        page.once("dialog", lambda dialog: answer(dialog, accept=False))
+        page.click("#sort-drafts button")
+        assert asked == ["beforeunload"]
+        expect(comment).to_have_value("Checked with the shop")
+
+        page.once("dialog", lambda dialog: answer(dialog, accept=False))  # "Approve the 1 pending draft?": no
+        page.click("#approve-pending button")
+        page.once("dialog", lambda dialog: answer(dialog, accept=False))  # not sent: leaving still asks
+        page.click("#draft-filters a[aria-current=page]")
+        assert asked == ["beforeunload", "confirm", "beforeunload"]
+        page.once("dialog", lambda dialog: answer(dialog, accept=True))  # yes, and nothing more is asked
+        page.click("#approve-pending button")
+        expect(page.locator("#done")).to_have_text("Approved 1 pending draft.")
+        assert asked == ["beforeunload", "confirm", "beforeunload", "confirm"]
         browser.close()
