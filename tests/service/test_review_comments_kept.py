@@ -43,8 +43,9 @@ def _pending_draft(client, engine) -> int:
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
 def test_a_reason_typed_and_not_sent_is_not_lost_without_a_word(client, engine, live_server, api_key):
     """A copywriter typed why they would reject the draft, then followed a link (to check the other variant's preview,
-    the next draft): the reason was thrown away without a word, where an edit not saved is asked about; and one the
-    server refused, back in its field, went on a reload."""
+    the next draft): the reason was thrown away without a word, where an edit not saved is asked about; one the
+    server refused, back in its field, went on a reload; and an approval's comment went when a typo in the subject
+    was saved first."""
     from playwright.sync_api import sync_playwright
 
     draft_id = _flagged_draft(client, engine, checks=[{"name": "spam_triggers", "passed": False, "reason": "FREE"}])
@@ -78,6 +79,13 @@ def test_a_reason_typed_and_not_sent_is_not_lost_without_a_word(client, engine, 
         page.once("dialog", lambda dialog: answer(dialog, accept=True))
         page.reload()
         assert asked == ["beforeunload", "beforeunload"]
+
+        page.locator("#approve-form input[name=comment]").fill("Fine once the subject is mended")
+        page.locator("input[name=subject]").fill("A subject mended")  # a typo seen: saved before approving
+        page.once("dialog", lambda dialog: answer(dialog, accept=False))
+        page.locator("button[name=save]").click()
+        assert asked == ["beforeunload", "beforeunload", "confirm"]
+        assert page.locator("#approve-form input[name=comment]").input_value() == "Fine once the subject is mended"
         browser.close()
 
 
