@@ -1,5 +1,6 @@
-"""The review page's header on a phone, in a real browser: the reviewer's name, as long as the login takes (100
-characters) and with no space to wrap at, made every page scroll sideways (648 px wide at 360)."""
+"""The review page's header and headings on a phone, in a real browser: the reviewer's name, as long as the login
+takes (100 characters) and with no space to wrap at, made every page scroll sideways (648 px wide at 360); so did a
+campaign's name of no space in its pages' headings."""
 
 from __future__ import annotations
 
@@ -26,4 +27,27 @@ def test_a_long_reviewer_name_wraps_in_the_header_instead_of_widening_the_page(l
         expect(page.locator("#signed-in-as")).to_have_text(f"reviewing as {name}")  # all of it, wrapped
         assert page.evaluate("document.documentElement.scrollWidth") == 360
         assert page.locator("#sign-out").bounding_box()["x"] + page.locator("#sign-out").bounding_box()["width"] <= 360
+        browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_a_campaign_named_without_spaces_wraps_in_its_pages_headings(client, live_server, api_key):
+    """A campaign named as marketing tools name them, "winback_2026_q4_high_value_customers_germany_austria": its
+    page and its experiment's page were 731 px wide at 360, the name cut off at the screen's edge."""
+    from playwright.sync_api import expect, sync_playwright
+
+    name = "winback_2026_q4_high_value_customers_germany_austria"
+    body = {"name": name, "brand": "hearth", "campaign_type": "cross_sell"}
+    campaign_id = client.post("/campaigns", json=body).json()["id"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 360, "height": 740})
+        page.goto(f"{live_server}/review/login")
+        page.fill("#reviewer", "Ola Copywriter")
+        page.fill("#api_key", api_key)
+        page.click("button[type=submit]")
+        for path in (f"/review/campaigns/{campaign_id}", f"/review/campaigns/{campaign_id}/experiment"):
+            page.goto(live_server + path)
+            expect(page.locator("h1")).to_contain_text(name)  # all of it, wrapped
+            assert page.evaluate("document.documentElement.scrollWidth") == 360, path
         browser.close()
