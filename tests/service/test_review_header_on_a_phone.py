@@ -1,6 +1,6 @@
 """The review page's header and headings on a phone, in a real browser: the reviewer's name, as long as the login
 takes (100 characters) and with no space to wrap at, made every page scroll sideways (648 px wide at 360); so did a
-campaign's name of no space in its pages' headings."""
+campaign's name of no space in its pages' headings, and a customer's long address on their draft's page."""
 
 from __future__ import annotations
 
@@ -50,4 +50,36 @@ def test_a_campaign_named_without_spaces_wraps_in_its_pages_headings(client, liv
             page.goto(live_server + path)
             expect(page.locator("h1")).to_contain_text(name)  # all of it, wrapped
             assert page.evaluate("document.documentElement.scrollWidth") == 360, path
+        browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_a_customer_s_long_address_wraps_on_their_draft_s_page(client, engine, live_server, api_key):
+    """The line under a draft's heading starts with the customer's address: one of 59 characters made the page 454 px
+    wide at 360."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from service.db.models import Customer, Draft, Variant
+    from service.db.session import session_scope
+
+    email = "maximilian.mustermannschneider@kundenservice.exampleshop.de"
+    body = {"name": "Addresses", "brand": "hearth", "campaign_type": "cross_sell"}
+    campaign_id = client.post("/campaigns", json=body).json()["id"]
+    with session_scope(engine) as session:
+        customer = Customer(external_id="c1", email=email, first_name="Max", locale="en", marketing_consent=True)
+        variant = Variant(label="A", subject="A subject of words", html="<p>A</p>", text="A")
+        draft = Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=[variant])
+        session.add(draft)
+        session.flush()
+        draft_id = draft.id
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 360, "height": 740})
+        page.goto(f"{live_server}/review/login")
+        page.fill("#reviewer", "Ola Copywriter")
+        page.fill("#api_key", api_key)
+        page.click("button[type=submit]")
+        page.goto(f"{live_server}/review/drafts/{draft_id}")
+        expect(page.locator("main > p.muted")).to_contain_text(email)
+        assert page.evaluate("document.documentElement.scrollWidth") == 360
         browser.close()
