@@ -328,7 +328,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse | HTMLResponse:
-        problems = [_request_problem(e, request.scope.get("route")) for e in error.errors()]
+        content_type = request.headers.get("content-type")
+        problems = [_request_problem(e, request.scope.get("route"), content_type) for e in error.errors()]
         message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
         if is_review_page(request):  # a person reads it: the address's parts in words, not the API's field paths
             pairs = zip(error.errors(), problems, strict=True)
@@ -392,9 +393,16 @@ def allowed_methods(request: Request) -> list[str]:
     return [m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE") if m in methods]
 
 
-def _request_problem(error: dict, route: Any = None) -> dict[str, str]:
+def _request_problem(error: dict, route: Any = None, content_type: str | None = None) -> dict[str, str]:
     """One problem of a refused request, named by its field: a field of the JSON body by its path in it, the body
-    as a whole (a list where an object was expected, or text that is not JSON) as "body"."""
+    as a whole (a list where an object was expected, text that is not JSON, or a body FastAPI did not read as JSON
+    for its Content-Type: a browser's fetch of a string sends text/plain, curl's -d a form's) as "body"."""
+    if tuple(error["loc"]) == ("body",) and isinstance(error.get("input"), bytes):
+        sent_as = f"it came as {content_type}" if content_type else "it came without one"
+        return {
+            "field": "body",
+            "message": f"is read as JSON with the header Content-Type: application/json ({sent_as})",
+        }
     if error["type"] == "json_invalid":
         position = error["loc"][-1]
         return {"field": "body", "message": f"is not valid JSON: {error['ctx']['error']} (at character {position})"}

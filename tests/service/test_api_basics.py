@@ -656,3 +656,19 @@ def test_health_says_a_newer_release_migrated_the_database_under_the_server(clie
         f"The database is at revision {newer}, which this server's release does not know: a newer release of Tailor "
         "migrated it. Upgrade this server to that release and restart it."
     )
+
+
+def test_a_json_body_sent_without_the_json_content_type_is_told_to_name_it(client):
+    """A browser's fetch of a string sends text/plain, curl's -d a form's type, Python's requests with data= none:
+    FastAPI then reads no JSON, and the refusal says which header the body needs, not that it is no object."""
+    body = '{"events": [{"send_id": 1, "kind": "open"}]}'
+    for sent_as, said in [
+        ({"content-type": "text/plain;charset=UTF-8"}, "it came as text/plain;charset=UTF-8"),
+        ({"content-type": "application/x-www-form-urlencoded"}, "it came as application/x-www-form-urlencoded"),
+        ({}, "it came without one"),
+    ]:
+        refused = client.post("/events", content=body, headers=sent_as)
+        assert refused.status_code == 422
+        problem = refused.json()["problems"][0]
+        assert problem["field"] == "body"
+        assert problem["message"] == f"is read as JSON with the header Content-Type: application/json ({said})"
