@@ -186,7 +186,7 @@ def list_customers(
     statement = select(Customer).order_by(Customer.id).limit(limit).offset(offset)
     if email is not None:
         if not is_email_address(email):  # a typo would be answered "nobody", as if Tailor held nothing of them
-            problem = Problem(None, "email", "is not an email address", "parameter")
+            problem = Problem(None, "email", _not_an_address(email), "parameter")
             raise InvalidInput("customers", [problem], outcome="refused")
         statement = statement.where(Customer.email_key == address_key(email))
     asked, segment = segment, spelling_key(segment) if segment else segment
@@ -201,6 +201,18 @@ def list_customers(
             raise InvalidInput("customers", [problem], outcome="refused")
         statement = statement.where(Customer.segment == segment)
     return list(session.scalars(statement))
+
+
+def _not_an_address(email: str) -> str:
+    """Why ``email`` of a query is no address: a URL's query reads a '+' as a space, so a plus address written as it
+    stands (``ann+news@example.com``) arrives as ``ann news@example.com``, which is none, though the client's was."""
+    with_plus = email.strip().replace(" ", "+")
+    if " " in email.strip() and is_email_address(with_plus):
+        return (
+            f"{email.strip()!r} is not an email address: it has a space where its '+' was, as a URL's query reads "
+            f"a '+': write it as %2B ({with_plus.replace('+', '%2B')})"
+        )
+    return "is not an email address"
 
 
 def erased_address_note(session: Session, email: str) -> str | None:

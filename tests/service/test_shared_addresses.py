@@ -200,3 +200,23 @@ def test_customers_are_found_by_their_address_as_addresses_are_compared(client, 
     assert client.get("/customers?email=nobody@example.com").json() == []
     typo = client.get("/customers?email=own.example.com")
     assert typo.status_code == 422 and typo.json()["problems"][0]["field"] == "query.email", typo.text
+
+
+def test_a_plus_address_written_as_it_stands_in_the_query_is_told_to_write_its_plus_as_2b(client, engine):
+    """`GET /customers?email=ann+news@example.com` arrives as "ann news@example.com" (a query reads '+' as a space):
+    it was refused as "is not an email address", of an address that is one, as the client wrote it."""
+    with session_scope(engine) as session:
+        import_frame(session, "customers", HOUSEHOLD.assign(email=["ann+news@example.com", "b@example.com", "c@x.io"]))
+
+    written_as_it_stands = client.get("/customers?email=ann+news@example.com")
+
+    assert written_as_it_stands.status_code == 422
+    assert written_as_it_stands.json()["problems"] == [{
+        "field": "query.email",
+        "message": "'ann news@example.com' is not an email address: it has a space where its '+' was, as a URL's "
+        "query reads a '+': write it as %2B (ann%2Bnews@example.com)",
+    }]  # fmt: skip
+    encoded = client.get("/customers?email=ann%2Bnews@example.com").json()
+    assert [c["customer_id"] for c in encoded] == ["90001"]
+    spaced = client.get("/customers", params={"email": "ann news"}).json()["problems"][0]
+    assert spaced["message"] == "is not an email address"  # no address with a '+' either: said as ever
