@@ -105,6 +105,9 @@ def _send_words(result: dict) -> list[str]:
         lines.append(f"{waiting}{policy}; the next falls due {_shop_time(result['next_send_at'])}: send again then")
     elif result["deferred"]:  # none waits: a send the mail server stopped part way, or customers not mailable since
         lines.append(f"deferred {result['deferred']:,} by the contact policy (each draft says until when)")
+    if result.get("awaiting_review"):  # nothing went: what a person must approve first
+        waits = counted(result["awaiting_review"], "draft waits", "drafts wait")
+        lines.append(f"{waits} for review (pending or flagged): approve them first (tailor drafts list)")
     if result.get("still_due"):  # a batch's limit reached (--batch-size)
         left = counted(result["still_due"], "approved draft is due", "approved drafts are due")
         lines.append(f"{left} and left for the next batch: send again to mail them")

@@ -255,12 +255,13 @@ def send_campaign(
         if limit is not None:  # a batch: how many due drafts it left for the next (nothing said so)
             left = due_draft_ids(campaign_id, now, due_check).subquery()
             later["still_due"] = session.scalar(select(func.count()).select_from(left))
-    if draft_ids or tally.deferred or held_back.count or held_out:  # what became of each, not its last "sent N"
+        went = draft_ids or tally.deferred or held_back.count or held_out
+        nothing_went = None if went else _nothing_to_send(session, campaign_id, later, asked=not due_check)
+    if nothing_went is None:  # what became of each, not its last "sent N"
         done = f"done: {_sends_words(tally, held_back.count, held_out)}"
         progress(tally.done or 1, outbox.total or 1, f"{done}; {fewer_connections}" if fewer_connections else done)
     else:  # the job's message says why nothing went, rather than nothing
-        waiting = f"; {later['waiting']:,} approved wait for their send time" if later["waiting"] else ""
-        progress(1, 1, f"nothing to send now: no approved draft is due{waiting}")
+        progress(1, 1, nothing_went)
     result: dict[str, Any] = {
         "sent": tally.sent, "skipped": tally.skipped, "deferred": tally.deferred, **later, **held_back.told(),
         "refused": refused,
@@ -285,6 +286,27 @@ def send_campaign(
     if experiment:
         result.update(held_out=held_out, sent_by_arm=tally.sent_by_arm, pinned=tally.pinned)
     return result
+
+
+def _nothing_to_send(session: Session, campaign_id: int, later: dict[str, Any], asked: bool) -> str:
+    """Why a send mailed nothing, for its job's message: approved drafts waiting for their send time and, for a send
+    a person asked for (not the due-check), the drafts still waiting for review (``awaiting_review`` in ``later``,
+    the result), which no send mails before their approval, or a campaign without drafts (never generated). It
+    said only that no approved draft was due, to someone who had not approved any."""
+    waiting = f"; {later['waiting']:,} approved wait for their send time" if later["waiting"] else ""
+    if not asked:
+        return f"nothing to send now: no approved draft is due{waiting}"
+    reviewable, drafts = session.execute(
+        select(func.count().filter(Draft.status.in_(("pending", "flagged"))), func.count()).where(
+            Draft.campaign_id == campaign_id
+        )
+    ).one()
+    later["awaiting_review"] = reviewable
+    if not drafts:
+        return f"nothing to send: campaign {campaign_id} has no drafts; generate it first"
+    if reviewable:
+        waiting += f"; {counted(reviewable, 'draft waits', 'drafts wait')} for review: approve them first"
+    return f"nothing to send now: no approved draft is due{waiting}"
 
 
 def _sends_words(tally: _Tally, held_back: int, held_out: int) -> str:

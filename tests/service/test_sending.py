@@ -367,7 +367,42 @@ def test_an_email_whose_product_changed_since_it_was_written_goes_back_to_review
 
     again = send_job(client, campaign_id)  # nothing left approved: the job says so (its message was empty)
     assert again["result"]["sent"] == 0 and len(messages) == 1
-    assert again["message"] == "nothing to send now: no approved draft is due"
+    assert (
+        again["message"]
+        == "nothing to send now: no approved draft is due; 2 drafts wait for review: approve them first"
+    )
+
+
+def test_a_send_that_mails_nothing_says_which_drafts_wait_for_review_or_that_there_are_none(
+    client, engine, mail_server, monkeypatch
+):
+    """A campaign generated and sent without a review, or created and sent without a generation, mailed nothing:
+    its job said "no approved draft is due" and `tailor send` "sent 0 emails", not that its drafts wait for a
+    person, nor that it has none."""
+    from service.cli_sending import _send_words
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    upload_products(client, CATALOG)
+    campaign_id = new_campaign(client)
+    for external_id in ("c1", "c2"):
+        draft_id = approved_draft(client, engine, campaign_id, external_id, ("T1",))
+        assert client.post(f"/drafts/{draft_id}/reopen", json={}).json()["status"] == "pending"
+
+    unreviewed = send_job(client, campaign_id)
+    never_generated = send_job(client, new_campaign(client))
+
+    assert unreviewed["status"] == "succeeded" and messages == []
+    assert unreviewed["message"] == (
+        "nothing to send now: no approved draft is due; 2 drafts wait for review: approve them first"
+    )
+    assert unreviewed["result"]["awaiting_review"] == 2
+    assert "2 drafts wait for review (pending or flagged): approve them first (tailor drafts list)" in _send_words(
+        unreviewed["result"]
+    )
+    assert never_generated["status"] == "succeeded"
+    assert never_generated["message"].endswith("has no drafts; generate it first")
+    assert never_generated["result"]["awaiting_review"] == 0
 
 
 def test_a_draft_held_back_is_told_what_can_be_done_and_not_approved_into_the_same_hold_again(
