@@ -5,7 +5,8 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-from fastapi import APIRouter, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from service import importing
@@ -57,8 +58,20 @@ def forget_date_order(kind: Kind, session: SessionDep, _key: ApiKeyDep) -> Respo
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+async def one_file(request: Request, _key: ApiKeyDep) -> None:
+    """Refuse an upload of several files under `file` (422 naming it): the import read the last alone, and the
+    files before it were left out without a word, as a query parameter given twice was read as its last value.
+    After the key, as the query's checks (service.deps)."""
+    files = (await request.form()).getlist("file")  # the form FastAPI read for the route, kept by the request
+    if len(files) > 1:
+        names = ", ".join(repr(getattr(f, "filename", None) or "") for f in files)
+        message = f"is given {len(files)} times ({names}): upload one file a request"
+        raise RequestValidationError([{"type": "value_error", "loc": ("body", "file"), "msg": message, "input": None}])
+
+
 @router.post(
     "/{kind}",
+    dependencies=[Depends(one_file)],
     response_model=ImportResult,
     responses={
         status.HTTP_200_OK: {"description": "The file was imported in the request"},

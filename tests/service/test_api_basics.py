@@ -672,3 +672,24 @@ def test_a_json_body_sent_without_the_json_content_type_is_told_to_name_it(clien
         problem = refused.json()["problems"][0]
         assert problem["field"] == "body"
         assert problem["message"] == f"is read as JSON with the header Content-Type: application/json ({said})"
+
+
+def test_an_upload_of_two_files_under_one_name_is_refused_not_read_as_its_last(client):
+    """Two `file` parts (a tool that sends a big export in two parts, or a form posting both files): the import read
+    the last and left out the first without a word."""
+    first, second = CUSTOMERS.iloc[:1], CUSTOMERS.iloc[1:]
+    parts = [
+        ("file", ("part1.csv", first.to_csv(index=False).encode(), "text/csv")),
+        ("file", ("part2.csv", second.to_csv(index=False).encode(), "text/csv")),
+    ]
+
+    refused = client.post("/imports/customers", files=parts)
+
+    assert refused.status_code == 422
+    assert refused.json()["problems"] == [
+        {"field": "file", "message": "is given 2 times ('part1.csv', 'part2.csv'): upload one file a request"}
+    ]
+    assert client.get("/customers").json() == []  # nothing of either was written
+    assert _upload(client, "customers", CUSTOMERS).json()["inserted"] == len(CUSTOMERS)  # one file, as ever
+    keyless = client.post("/imports/customers", files=parts, headers={"X-API-Key": ""})
+    assert keyless.status_code == 401
