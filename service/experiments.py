@@ -308,6 +308,12 @@ def experiment_results(session: Session, campaign: Campaign) -> ExperimentOut:
     conversion lift over the holdout (when the holdout has customers), revenue, and revenue per customer over
     the holdout's."""
     if campaign.holdout_share is None:
+        if session.scalar(select(Send.id).where(Send.campaign_id == campaign.id).limit(1)) is not None:
+            # sending it with holdout_share, which it was told to, is refused once it has sent (set_holdout_share)
+            raise NotReady(
+                f"Campaign {campaign.id} is not an experiment, and it has sent without a holdout, so it cannot become "
+                "one: run the experiment as a new campaign, created with holdout_share (e.g. 0.1)."
+            )
         raise NotReady(
             f"Campaign {campaign.id} is not an experiment: create it with holdout_share, or send it with "
             "?holdout_share=0.1 (any share in [0, 1))."

@@ -157,6 +157,13 @@ def test_a_campaign_that_sent_without_a_holdout_cannot_become_an_experiment(clie
     late = client.post(f"/campaigns/{campaign_id}/send", params={"holdout_share": 0.5})
     assert late.status_code == 409 and "cannot become an experiment now" in late.json()["message"]
     assert client.get(f"/campaigns/{campaign_id}").json()["holdout_share"] is None
+    # Its experiment's refusal no longer tells it to send with ?holdout_share, which was just refused.
+    results = client.get(f"/campaigns/{campaign_id}/experiment")
+    assert results.status_code == 409 and "?holdout_share" not in results.json()["message"]
+    assert (
+        "has sent without a holdout, so it cannot become one: run the experiment as a new campaign"
+        in (results.json()["message"])
+    )
     assert send(client, campaign_id)["sent"] == 7  # sent on as a plain campaign
 
 
