@@ -174,12 +174,15 @@ def shown_profile(profile: dict) -> dict:
 
 
 def list_customers(
-    session: Session, segment: str | None, limit: int, offset: int, email: str | None = None
-) -> list[Customer]:
+    session: Session, segment: str | None, limit: int, offset: int, email: str | None = None,
+    unsubscribed: bool | None = None,
+) -> list[Customer]:  # fmt: skip
     """Customers in id order, of one ``segment`` when given (an RFM segment, or ``no_orders``, spelt in any case
     as the audience query takes them: "At Risk", "Can't lose"); a name that is neither is refused with the names
     there are, rather than answered with nobody. With ``email``, those at that address, compared as addresses are
-    (a household's ids, or one person's under two ids): whom a person who writes in from it is to Tailor."""
+    (a household's ids, or one person's under two ids): whom a person who writes in from it is to Tailor. With
+    ``unsubscribed``, only those who are (true) or are not (false): the unsubscribes Tailor's links and events
+    took, for the shop's own systems to honour, were found only by reading every customer."""
     from audience.query import spelling_key
     from audience.rfm import segment_names
 
@@ -189,6 +192,8 @@ def list_customers(
             problem = Problem(None, "email", _not_an_address(email), "parameter")
             raise InvalidInput("customers", [problem], outcome="refused")
         statement = statement.where(Customer.email_key == address_key(email))
+    if unsubscribed is not None:
+        statement = statement.where(Customer.unsubscribed.is_(unsubscribed))
     asked, segment = segment, spelling_key(segment) if segment else segment
     if segment == NO_ORDERS:
         statement = statement.where(Customer.segment.is_(None))

@@ -59,12 +59,15 @@ def list_customers(
     segment: str | None = Query(None, description="an RFM segment as GET /segments lists them, or no_orders"),
     email: str | None = Query(None, description="only the customers at this address, in any case (a household "
         "may hold several ids)"),
+    unsubscribed: bool | None = Query(None, description="only those unsubscribed (true: by an email's link, an "
+        "event or a file; each with `unsubscribed_at`), or only those not (false)"),
     limit: int = Query(100, ge=1, le=1000), offset: OffsetQuery = 0,
 ) -> list[CustomerOut]:  # fmt: skip
-    """Customers a page at a time, optionally of one `segment` or at one `email` address (whom a person who writes
-    in is), each with their segment and profile (churn risk, CLV, expected purchases, cluster). An `email` nobody
-    has that was an erased customer's is answered `[]` with the header `X-Tailor-Warning` saying so, and when."""
-    found = customer_ops.list_customers(session, segment, limit, offset, email=email)
+    """Customers a page at a time, optionally of one `segment`, at one `email` address (whom a person who writes
+    in is) or `unsubscribed` (the unsubscribes for the shop's own systems to honour), each with their segment and
+    profile (churn risk, CLV, expected purchases, cluster). An `email` nobody has that was an erased customer's is
+    answered `[]` with the header `X-Tailor-Warning` saying so, and when."""
+    found = customer_ops.list_customers(session, segment, limit, offset, email=email, unsubscribed=unsubscribed)
     if email is not None and not found and not offset and (note := customer_ops.erased_address_note(session, email)):
         response.headers[WARNING] = note
     latest = latest_changes(session, [customer.id for customer in found])

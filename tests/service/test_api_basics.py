@@ -693,3 +693,17 @@ def test_an_upload_of_two_files_under_one_name_is_refused_not_read_as_its_last(c
     assert _upload(client, "customers", CUSTOMERS).json()["inserted"] == len(CUSTOMERS)  # one file, as ever
     keyless = client.post("/imports/customers", files=parts, headers={"X-API-Key": ""})
     assert keyless.status_code == 401
+
+
+def test_the_unsubscribed_customers_are_listed_apart_for_the_shop_to_honour(client):
+    """Unsubscribes come to Tailor by its emails' links and the email service's events; the shop's own systems
+    must stop mailing them too, and GET /customers could hand them over only among every customer."""
+    assert _upload(client, "customers", CUSTOMERS.assign(unsubscribed=["false", "true"])).status_code == 200
+
+    unsubscribed = client.get("/customers", params={"unsubscribed": "true"}).json()
+    still_subscribed = client.get("/customers", params={"unsubscribed": "false"}).json()
+
+    assert [(c["customer_id"], c["unsubscribed"]) for c in unsubscribed] == [("c2", True)]
+    assert unsubscribed[0]["unsubscribed_at"] is not None
+    assert [c["customer_id"] for c in still_subscribed] == ["c1"]
+    assert len(client.get("/customers").json()) == 2  # without it, everyone, as ever
