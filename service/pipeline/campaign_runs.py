@@ -20,7 +20,7 @@ from service.jobs.schedule import live_job
 from service.pipeline.due_drafts import has_due_drafts
 from service.pipeline.generate import generate_campaign, require_models
 from service.pipeline.sending import send_campaign, send_due_drafts
-from service.schemas import CampaignIn
+from service.schemas import NOT_ONE_LINE, ONE_LINE, CampaignIn
 from service.settings import CampaignSettings, home_settings
 from service.state import model_store
 
@@ -202,11 +202,19 @@ def _campaign_spec(**fields: Any) -> CampaignIn:
         return CampaignIn(**fields)
     except ValidationError as error:
         problems = [
-            Problem(None, _option(field), e["msg"].removeprefix("Value error, "), field_kind="option")
+            Problem(None, _option(field), _in_words(e), field_kind="option")
             for e in error.errors()
             for field in e["loc"][:1]
         ]
         raise InvalidInput("campaign", problems) from None
+
+
+def _in_words(error: dict[str, Any]) -> str:
+    """A refused option's problem as the API words it (service.app): a name of two lines is said so, not as the
+    regular expression it failed."""
+    if error["type"] == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == ONE_LINE:
+        return NOT_ONE_LINE
+    return error["msg"].removeprefix("Value error, ")
 
 
 def send_now(

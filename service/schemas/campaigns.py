@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, Strict, StringCo
 
 from service.bounds import COUNT_MAX
 from service.schemas.common import PRODUCT_ID, RequestBody, UtcMoment, replaced_by
-from service.schemas.copy_edits import as_the_reader_sees
+from service.schemas.copy_edits import ONE_LINE, as_the_reader_sees
 
 CampaignType = Literal["welcome", "cross_sell", "win_back", "replenishment", "vip"]
 
@@ -19,7 +19,8 @@ CampaignStatus = Literal["created", "generating", "ready", "failed", "sent"]
 class CampaignIn(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    # One line: a line break split `tailor campaigns list`'s row for it in two.
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=ONE_LINE)]
     brand: str = Field(min_length=1, max_length=100, description="Brand kit name, one of prompts/brands/*.yaml")
     campaign_type: CampaignType
     audience_query: str | None = Field(

@@ -707,3 +707,21 @@ def test_the_unsubscribed_customers_are_listed_apart_for_the_shop_to_honour(clie
     assert unsubscribed[0]["unsubscribed_at"] is not None
     assert [c["customer_id"] for c in still_subscribed] == ["c1"]
     assert len(client.get("/customers").json()) == 2  # without it, everyone, as ever
+
+
+def test_a_campaign_name_of_two_lines_is_refused_as_a_subject_is(client):
+    """A name holding a line break (pasted from a spreadsheet) was kept, and split `tailor campaigns list`'s row."""
+    from service.errors import InvalidInput
+    from service.pipeline.campaign_runs import _campaign_spec
+    from service.schemas import NOT_ONE_LINE
+
+    body = {"name": "Winter\nsale", "brand": "hearth", "campaign_type": "vip"}
+    refused = client.post("/campaigns", json=body)
+
+    assert refused.status_code == 422
+    assert refused.json()["problems"] == [{"field": "name", "message": NOT_ONE_LINE}]
+    assert client.get("/campaigns").json() == []
+    assert client.post("/campaigns", json={**body, "name": " Winter sale\n"}).json()["name"] == "Winter sale"
+    with pytest.raises(InvalidInput) as told:  # `tailor generate --name`, in the same words
+        _campaign_spec(**body)
+    assert told.value.problems[0].message == NOT_ONE_LINE and told.value.problems[0].column == "--name"
