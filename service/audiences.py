@@ -52,13 +52,17 @@ def choose_today(
         raise InvalidInput(what, [Problem(None, field, str(error), field_kind)], outcome=outcome) from error
 
 
-def preview_audience(session: Session, campaign_type: str, query: str | None, limit: int) -> dict[str, Any]:
-    """How many mailable customers the campaign would target, and the first `limit` with why and their offer."""
+def preview_audience(
+    session: Session, campaign_type: str, query: str | None, limit: int, offset: int = 0
+) -> dict[str, Any]:
+    """How many mailable customers the campaign would target, and `limit` of them after `offset`, with why and their
+    offer. The campaign's order sorts stably the profiles, which are read in id order: ties keep that order, so
+    that pages from `offset` neither repeat nor skip a customer."""
     from audience.campaigns import with_reasons
 
     as_of = frames.audience_as_of(session)
     chosen = choose_today(session, campaign_type, query, as_of)
-    shown = with_reasons(chosen.head(limit), campaign_type, as_of)
+    shown = with_reasons(chosen.iloc[offset : offset + limit], campaign_type, as_of)
     sample = [
         {
             "customer_id": row["customer_id"], "first_name": row.get("first_name", ""),

@@ -30,7 +30,9 @@ class AudienceOut(BaseModel):
     customers: int = Field(description="mailable customers the campaign would target today")
     mailed_recently: int = Field(description="of them, mailed within the contact policy's days: their email waits")
     held_out: int = Field(description="of them, held out by an experiment within its conversion window")
-    sample: list[AudienceCustomerOut] = Field(description="the first `limit` customers, with why and their offer")
+    sample: list[AudienceCustomerOut] = Field(
+        description="`limit` customers after `offset`, in the campaign's order, with why and their offer"
+    )
 
 
 class SegmentOut(BaseModel):

@@ -78,6 +78,32 @@ def test_preview_counts_mailable_customers_and_narrows_by_query(client, demo_fil
     assert unknown.status_code == 422 and "campaign_type" in unknown.json()["message"]
 
 
+def test_pages_of_the_audience_read_one_after_another_list_every_customer_once(client, demo_files):
+    """GET /audience listed the first `limit` customers, 1,000 at most, and took no `offset`: a marketing tool could
+    not read an audience of 50,000. Pages from `offset` list the customers of one read of the whole audience, in
+    its order, each once: ties in the campaign's order (cross-sell's, by recency) included."""
+    for kind in ("customers", "products", "orders"):
+        assert upload(client, kind, demo_files[kind]).status_code == 200
+    customers = client.get("/customers", params={"limit": 1000}).json()
+    recency = {c["customer_id"]: (c["profile"] or {}).get("recency_days") for c in customers}
+    for campaign_type in ("cross_sell", "win_back"):
+        whole = client.get("/audience", params={"campaign_type": campaign_type, "limit": 1000}).json()
+        everyone = [person["customer_id"] for person in whole["sample"]]
+        assert len(set(everyone)) == len(everyone) == whole["customers"] > 7
+        paged, offset = [], 0
+        while True:
+            page = client.get("/audience", params={"campaign_type": campaign_type, "limit": 7, "offset": offset})
+            assert page.status_code == 200, page.text
+            assert page.json()["customers"] == whole["customers"]
+            if not page.json()["sample"]:
+                break
+            paged += [person["customer_id"] for person in page.json()["sample"]]
+            offset += 7
+        assert paged == everyone
+        if campaign_type == "cross_sell":  # ties, which only a stable order keeps apart from page to page
+            assert len({recency[customer_id] for customer_id in everyone}) < len(everyone)
+
+
 def test_segment_retention_is_measured_on_last_horizons_segments(client, demo_files):
     """Retention on today's segments is 1 or 0 by construction (they rest on recency); it is measured instead on
     the customers each segment held one horizon ago."""
