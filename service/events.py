@@ -41,6 +41,31 @@ ERASED = (
 ERASED_STOPPED = f"{ERASED}; the customers who have its address were stopped"
 
 
+class Refusal(NamedTuple):
+    """Why the event at ``index`` of a batch cannot be recorded, and the ``field`` of it that says so ("" for the
+    event as a whole)."""
+
+    index: int
+    field: str
+    message: str
+
+    @property
+    def path(self) -> str:
+        """The field by its path in the request: `events[3].send_id`."""
+        return f"events[{self.index}]" + (f".{self.field}" if self.field else "")
+
+
+class _Checked(NamedTuple):
+    """A batch's events checked against the sends they name (``_check``)."""
+
+    refusals: list[Refusal]
+    resolved: list[tuple[Send, EventIn, datetime]]  # the events to record, on their send, at their moment in UTC
+    skipped: list[dict[str, Any]]  # the events of erased sends
+    stopping_erased: list[tuple[int, EventIn]]  # (index in skipped, event) of erased sends' stops
+    erased_ids: dict[int, str | None]
+    erased_messages: dict[str, str | None]
+
+
 def ingest_events(session: Session, events: list[EventIn], through: str = "event") -> dict[str, Any]:
     """Record events; the whole batch is rejected (nothing written) if any event names a send that never existed,
     or a time before its email was sent or still to come (a moment with a zone is converted to UTC; one without is
@@ -48,58 +73,13 @@ def ingest_events(session: Session, events: list[EventIn], through: str = "event
     refusing the batch for it lost the batch's other events, and the email service sent it again for ever. An
     unsubscribe or complaint joins its customers' consent history as having come ``through`` an email service's
     "event", or an unsubscribe "link" (service.unsubscribe)."""
-    references = [e.send_reference for e in events]
-    by_id = {reference[1] for reference in references if reference and isinstance(reference[1], int)}
-    by_shop_id = {reference[1] for reference in references if reference and isinstance(reference[1], str)}
-    by_message = {_bare(e.message_id) for e in events if e.message_id is not None}
-    sends: dict[int | str, Send] = (
-        {s.id: s for s in session.scalars(select(Send).where(Send.id.in_(by_id)))} if by_id else {}
-    )
-    if by_shop_id:
-        sends |= {s.external_id: s for s in session.scalars(select(Send).where(Send.external_id.in_(by_shop_id)))}
-    found = session.scalars(select(Send).where(Send.message_id.in_(_spellings(by_message)))) if by_message else []
-    messages = {_bare(s.message_id): s for s in found}
-    messages |= _by_earlier_message(session, by_message - messages.keys())
-    first_sent = _first_sent(session, {send.id for send in (*sends.values(), *messages.values())})
-    erased_ids, erased_messages = _erased(session, by_id - sends.keys(), by_message - messages.keys())
-    problems, resolved, skipped = [], [], []
-    stopping_erased: list[tuple[str, EventIn]] = []  # (index in skipped, event) of erased sends' stops
-    for index, (event, reference) in enumerate(zip(events, references, strict=True)):
-        if clash := _two_sends(event):
-            problems += [
-                Problem(None, f"events[{index}].{name}", clash, "field") for name in ("send_id", "shop_send_id")
-            ]
-            continue
-        send = sends.get(reference[1]) if reference else messages.get(_bare(event.message_id or ""))
-        if send is None:
-            if _names_erased(event, erased_ids, erased_messages):
-                named = {"send_id": event.send_id} if event.send_id is not None else {"message_id": event.message_id}
-                skipped.append({"index": index, **named, "reason": ERASED})
-                if event.kind in STOPPING:
-                    stopping_erased.append((len(skipped) - 1, event))
-                continue
-            which = f"{reference[0]} {reference[1]!r}" if reference else f"message_id {event.message_id!r}"
-            named_none = reference is None and event.message_id is None
-            reason = "needs send_id, shop_send_id or message_id" if named_none else f"unknown {which}"
-            field = "" if named_none else f".{which.split()[0]}"
-            problems.append(Problem(None, f"events[{index}]{field}", reason, "field"))
-            continue
-        if (
-            reference
-            and event.message_id is not None
-            and (clash := _other_send(send, reference[0], event.message_id, messages))
-        ):
-            problems.append(Problem(None, f"events[{index}].message_id", clash, "field"))
-            continue
-        # An event without a time happened now, which is never refused: an unsubscribe must always be taken.
-        if event.occurred_at is None:
-            resolved.append((send, event, utcnow()))
-        elif problem := _impossible_time(event.occurred_at, first_sent.get(send.id, send.sent_at)):
-            problems.append(Problem(None, f"events[{index}].occurred_at", problem, "field"))
-        else:
-            resolved.append((send, event, as_utc(event.occurred_at)))
-    if problems:
-        raise InvalidInput("events", problems)
+    checked = _check(session, list(enumerate(events)))
+    if checked.refusals:
+        raise InvalidInput(
+            "events", [Problem(None, refusal.path, refusal.message, "field") for refusal in checked.refusals]
+        )
+    resolved, skipped, stopping_erased = checked.resolved, checked.skipped, checked.stopping_erased
+    erased_ids, erased_messages = checked.erased_ids, checked.erased_messages
     recorded = duplicates = 0
     products = clicked_products(session, [(send, event.url) for send, event, _ in resolved if event.url is not None])
     stopped: set[int] = set()  # customers who may not be mailed any more
@@ -137,6 +117,69 @@ def ingest_events(session: Session, events: list[EventIn], through: str = "event
 
 
 STOPPING = ("unsubscribe", "complaint", "bounce")
+
+
+def event_refusals(session: Session, events: list[tuple[int, EventIn]]) -> list[Refusal]:
+    """Why those of these events (each with its index in its batch) that cannot be recorded cannot be, reading
+    only: the checks ``ingest_events`` makes of the sends they name, for the events of a batch that the API's
+    reading of it let through beside others it refused, so that one answer names every problem of the batch."""
+    return _check(session, events).refusals
+
+
+def _check(session: Session, events: list[tuple[int, EventIn]]) -> _Checked:
+    """The events (each with its index in its batch) checked against the sends they name, reading only: the
+    refusals (a send that never existed, an event naming two, an impossible time), the events to record and those
+    of erased sends, to skip."""
+    references = [e.send_reference for _, e in events]
+    by_id = {reference[1] for reference in references if reference and isinstance(reference[1], int)}
+    by_shop_id = {reference[1] for reference in references if reference and isinstance(reference[1], str)}
+    by_message = {_bare(e.message_id) for _, e in events if e.message_id is not None}
+    sends: dict[int | str, Send] = (
+        {s.id: s for s in session.scalars(select(Send).where(Send.id.in_(by_id)))} if by_id else {}
+    )
+    if by_shop_id:
+        sends |= {s.external_id: s for s in session.scalars(select(Send).where(Send.external_id.in_(by_shop_id)))}
+    found = session.scalars(select(Send).where(Send.message_id.in_(_spellings(by_message)))) if by_message else []
+    messages = {_bare(s.message_id): s for s in found}
+    messages |= _by_earlier_message(session, by_message - messages.keys())
+    first_sent = _first_sent(session, {send.id for send in (*sends.values(), *messages.values())})
+    erased_ids, erased_messages = _erased(session, by_id - sends.keys(), by_message - messages.keys())
+    refusals: list[Refusal] = []
+    resolved: list[tuple[Send, EventIn, datetime]] = []
+    skipped: list[dict[str, Any]] = []
+    stopping_erased: list[tuple[int, EventIn]] = []
+    for (index, event), reference in zip(events, references, strict=True):
+        if clash := _two_sends(event):
+            refusals += [Refusal(index, name, clash) for name in ("send_id", "shop_send_id")]
+            continue
+        send = sends.get(reference[1]) if reference else messages.get(_bare(event.message_id or ""))
+        if send is None:
+            if _names_erased(event, erased_ids, erased_messages):
+                named = {"send_id": event.send_id} if event.send_id is not None else {"message_id": event.message_id}
+                skipped.append({"index": index, **named, "reason": ERASED})
+                if event.kind in STOPPING:
+                    stopping_erased.append((len(skipped) - 1, event))
+                continue
+            which = f"{reference[0]} {reference[1]!r}" if reference else f"message_id {event.message_id!r}"
+            named_none = reference is None and event.message_id is None
+            reason = "needs send_id, shop_send_id or message_id" if named_none else f"unknown {which}"
+            refusals.append(Refusal(index, "" if named_none else which.split()[0], reason))
+            continue
+        if (
+            reference
+            and event.message_id is not None
+            and (clash := _other_send(send, reference[0], event.message_id, messages))
+        ):
+            refusals.append(Refusal(index, "message_id", clash))
+            continue
+        # An event without a time happened now, which is never refused: an unsubscribe must always be taken.
+        if event.occurred_at is None:
+            resolved.append((send, event, utcnow()))
+        elif problem := _impossible_time(event.occurred_at, first_sent.get(send.id, send.sent_at)):
+            refusals.append(Refusal(index, "occurred_at", problem))
+        else:
+            resolved.append((send, event, as_utc(event.occurred_at)))
+    return _Checked(refusals, resolved, skipped, stopping_erased, erased_ids, erased_messages)
 
 
 def clicked_products(session: Session, clicks: list[tuple[Send, str]]) -> dict[tuple[int, str], int]:

@@ -153,6 +153,32 @@ def test_events_of_a_send_erased_with_its_customer_are_skipped_and_the_batch_rec
     engine.dispose()
 
 
+def test_a_batch_refused_for_an_event_s_field_names_the_unknown_sends_of_the_others_too(client, engine):
+    """A batch with a bad `kind` in one event and a send that never existed in another was refused naming the kind
+    alone: the client fixed it, sent it again and was refused for the send. One 422 names every problem, each by
+    its event's index, in the API's error shape, and nothing of the batch is recorded; a caller without a key is
+    told nothing of the sends."""
+    send_id = _sent_email(engine)
+    events = [
+        {"send_id": send_id, "kind": "open"},
+        {"send_id": send_id + 1, "kind": "click"},
+        {"send_id": send_id, "kind": "opened"},
+        {"message_id": "<nobody@shop.example>", "kind": "open"},
+    ]
+    refused = client.post("/events", json={"events": events})
+    assert refused.status_code == 422, refused.text
+    assert [problem["field"] for problem in refused.json()["problems"]] == [
+        "events[1].send_id", "events[2].kind", "events[3].message_id"
+    ]  # fmt: skip
+    assert refused.json()["problems"][0] == {"field": "events[1].send_id", "message": f"unknown send_id {send_id + 1}"}
+    assert refused.json()["error"] == "InvalidRequest"
+    assert "; events[3].message_id: unknown message_id '<nobody@shop.example>'" in refused.json()["message"]
+    with session_scope(engine) as session:
+        assert session.scalars(select(Event.id)).all() == []
+    unkeyed = client.post("/events", json={"events": events}, headers={"X-API-Key": "no such key"})
+    assert unkeyed.status_code == 401 and "send_id" not in unkeyed.text
+
+
 def test_an_imported_send_is_named_by_the_shop_s_own_id(client, engine):
     """The sends list shows an imported send's own id as `send_id`, a string, which POST /events refused ("Input
     should be a valid integer"): a client that copied it could record nothing on the shop's history."""
