@@ -63,17 +63,16 @@ def not_held(session: Session, external_id: str) -> NotFound:
 
 
 def erase_customer(session: Session, external_id: str) -> bool:
-    """Erase a customer (the right to erasure): their record and, by the database's cascade, their orders,
-    drafts, sends with their events, and experiment assignments. The ids and Message-IDs of their sends are kept
-    (ErasedSend, nothing of the person), so that the email service's late events for them are skipped rather than
-    refuse a whole batch; and digests of their customer id and address (ErasedCustomer, service.erasures), so that
-    importing the shop's files again does not bring them back and mail them, until the shop lifts the erasure for
-    someone who signed up again. The answers kept for idempotent retries and the job rows that named them forget
-    them (service.erasures.forget_in_records). The forecasts of campaigns that held a draft of theirs are
-    recomputed. Refused
-    (Conflict) while a campaign is being generated, which may be writing their draft. The trained models hold their
-    interactions until the next training, and the segments' figures (GET /segments) their orders until the next
-    audience refresh. Whether they had bought or returned anything, which those figures count."""
+    """Erase a customer (the right to erasure): their record and, by the database's cascade, their orders, drafts, sends
+    with their events, and experiment assignments. The ids (Tailor's, and the shop's of an imported one) and Message-IDs
+    of their sends are kept (ErasedSend, nothing of the person), so that the email service's late events for them are
+    skipped rather than refuse a whole batch; and digests of their customer id and address (ErasedCustomer,
+    service.erasures), so that importing the shop's files again does not bring them back and mail them, until the shop
+    lifts the erasure for someone who signed up again. The answers kept for idempotent retries and the job rows that
+    named them forget them (service.erasures.forget_in_records). The forecasts of campaigns that held a draft of theirs
+    are recomputed. Refused (Conflict) while a campaign is being generated, which may be writing their draft. The
+    trained models hold their interactions until the next training, and the segments' figures (GET /segments) their
+    orders until the next audience refresh. Whether they had bought or returned anything, which those figures count."""
     # On SQLite, what is read below (their sends, whose Message-IDs are kept) is decided on under the database's
     # write lock: read before, a send committed meanwhile was deleted with them, its Message-ID not kept.
     take_the_write_lock(session)
@@ -92,11 +91,16 @@ def erase_customer(session: Session, external_id: str) -> bool:
     # Every writer of their drafts and sends locks it first too (service.pipeline.sending, send_outcomes).
     session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update())
     mark_stale_for_customers(session, [customer.id], unsent_only=False)
-    sends = select(Send.id, Send.message_id, Send.to_email).where(Send.customer_id == customer.id)
+    sends = select(Send.id, Send.external_id, Send.message_id, Send.to_email).where(Send.customer_id == customer.id)
     their_sends = session.execute(sends)
     erased_sends = [
-        {"id": send_id, "message_id": message_id, "email_digest": address_digest(to or customer.email)}
-        for send_id, message_id, to in their_sends
+        {
+            "id": send_id,
+            "shop_send_id": shop_send_id,
+            "message_id": message_id,
+            "email_digest": address_digest(to or customer.email),
+        }
+        for send_id, shop_send_id, message_id, to in their_sends
     ]  # the address each went to (a customer's may have changed since), else theirs
     if erased_sends:
         session.execute(insert(ErasedSend), erased_sends)

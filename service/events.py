@@ -143,7 +143,9 @@ def _check(session: Session, events: list[tuple[int, EventIn]]) -> _Checked:
     messages = {_bare(s.message_id): s for s in found}
     messages |= _by_earlier_message(session, by_message - messages.keys())
     first_sent = _first_sent(session, {send.id for send in (*sends.values(), *messages.values())})
-    erased_ids, erased_messages = _erased(session, by_id - sends.keys(), by_message - messages.keys())
+    erased_ids, erased_messages = _erased(
+        session, by_id - sends.keys(), by_shop_id - sends.keys(), by_message - messages.keys()
+    )
     refusals: list[Refusal] = []
     resolved: list[tuple[Send, EventIn, datetime]] = []
     skipped: list[dict[str, Any]] = []
@@ -155,7 +157,7 @@ def _check(session: Session, events: list[tuple[int, EventIn]]) -> _Checked:
         send = sends.get(reference[1]) if reference else messages.get(_bare(event.message_id or ""))
         if send is None:
             if _names_erased(event, erased_ids, erased_messages):
-                named = {"send_id": event.send_id} if event.send_id is not None else {"message_id": event.message_id}
+                named = _named_as(event)
                 skipped.append({"index": index, **named, "reason": ERASED})
                 if event.kind in STOPPING:
                     stopping_erased.append((len(skipped) - 1, event))
@@ -300,15 +302,17 @@ def _other_send(send: Send, named_by: str, message_id: str, messages: dict[str, 
 
 
 def _stop_erased_addresses(
-    session: Session, events: list[EventIn], erased_ids: dict[int, str | None], erased_messages: dict[str, str | None]
+    session: Session,
+    events: list[EventIn],
+    erased_ids: dict[int | str, str | None],
+    erased_messages: dict[str, str | None],
 ) -> set[int]:
     """Stop the mail to the addresses of erased sends that ``events`` (unsubscribes, complaints, bounces) name
     (``_erased``'s digests): unsubscribe, or mark bounced, the customers who have them; their row ids."""
     kinds: dict[str, set[str]] = {}
     for event in events:
-        digest = (
-            erased_ids.get(event.send_id) if event.send_id is not None else erased_messages.get(_bare(event.message_id))
-        )
+        reference = event.send_reference
+        digest = erased_ids.get(reference[1]) if reference else erased_messages.get(_bare(event.message_id or ""))
         if digest:  # none for a send erased before its address's digest was kept (0026)
             kinds.setdefault(digest, set()).add(event.kind)
     stopped, unsubscribing, bounced = set(), [], set()
@@ -358,16 +362,19 @@ def _first_sent(session: Session, send_ids: set[int]) -> dict[int, datetime]:
 
 
 def _erased(
-    session: Session, send_ids: set[int], message_ids: set[str]
-) -> tuple[dict[int, str | None], dict[str, str | None]]:
-    """Of the sends named by id or by bare Message-ID (its latest email's, or an earlier one's) and not found, those
-    erased with their customer, each with the digest of the address it went to (None for one erased before the
-    digest was kept, migration 0026)."""
-    by_id: dict[int, str | None] = {}
+    session: Session, send_ids: set[int], shop_send_ids: set[str], message_ids: set[str]
+) -> tuple[dict[int | str, str | None], dict[str, str | None]]:
+    """Of the sends named by Tailor's id, by the shop's (an imported send) or by bare Message-ID (its latest
+    email's, or an earlier one's) and not found, those erased with their customer or as old, each with the digest of
+    the address it went to (None for one erased before the digest was kept, migration 0026): by either id, and by
+    Message-ID. A shop's id is known only of the sends erased since migration 0055."""
+    by_id: dict[int | str, str | None] = {}
     if send_ids:
-        by_id = dict(
-            session.execute(select(ErasedSend.id, ErasedSend.email_digest).where(ErasedSend.id.in_(send_ids))).all()
-        )
+        tailor_ids = select(ErasedSend.id, ErasedSend.email_digest).where(ErasedSend.id.in_(send_ids))
+        by_id |= dict(session.execute(tailor_ids).all())
+    if shop_send_ids:
+        shop_ids = select(ErasedSend.shop_send_id, ErasedSend.email_digest)
+        by_id |= dict(session.execute(shop_ids.where(ErasedSend.shop_send_id.in_(shop_send_ids))).all())
     by_message: dict[str, str | None] = {}
     if spelt := _spellings(message_ids):
         found = select(ErasedSend.message_id, ErasedSend.email_digest).where(ErasedSend.message_id.in_(spelt))
@@ -380,9 +387,17 @@ def _erased(
     return by_id, by_message
 
 
-def _names_erased(event: EventIn, erased_ids: Collection[int], erased_messages: Collection[str]) -> bool:
-    """Whether the event names its send (by an id, else by Message-ID) as one of the erased ones (of which only
-    Tailor's id and the Message-ID are kept)."""
+def _named_as(event: EventIn) -> dict[str, int | str]:
+    """How a skipped event named its send: by Tailor's id (``send_id``), the shop's (``shop_send_id``, whichever of
+    its two names it came by) or its Message-ID."""
+    if (reference := event.send_reference) is None:
+        return {"message_id": event.message_id or ""}
+    return {"send_id" if isinstance(reference[1], int) else "shop_send_id": reference[1]}
+
+
+def _names_erased(event: EventIn, erased_ids: Collection[int | str], erased_messages: Collection[str]) -> bool:
+    """Whether the event names its send (by an id, Tailor's or the shop's, else by Message-ID) as one of the erased
+    ones (of which only those ids, the Message-ID and a digest of the address are kept)."""
     if (reference := event.send_reference) is not None:
         return reference[1] in erased_ids
     return event.message_id is not None and _bare(event.message_id) in erased_messages

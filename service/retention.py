@@ -5,9 +5,9 @@ first pruning of years of sends holds no lock for long and no other write waits 
 
 What stays:
 - Whom not to mail: unsubscribed and bounced are kept on the customer, not read back from the events that said so;
-  and each send deleted leaves its id, Message-ID and the digest of its address (``ErasedSend``, as an erasure
-  does), so that the unsubscribe link of an old email still stops the mail to its address, and an email service's
-  late event for it is skipped rather than refuse its batch.
+  and each send deleted leaves its id (and the shop's, of an imported one), Message-ID and the digest of its
+  address (``ErasedSend``, as an erasure does), so that the unsubscribe link of an old email still stops the mail
+  to its address, and an email service's late event for it is skipped rather than refuse its batch.
 - Each customer's consent history (service.consent): what shows that the mail they were sent was consented to and
   that none went after they withdrew, for as long as the shop holds them; it goes with them at erasure.
 - What is in use: the sends and drafts of a campaign being generated or sent (a job unfinished for it, drafts
@@ -87,9 +87,9 @@ def _in_use(now: datetime):
 
 def _prune_sends(session: Session, since: datetime) -> dict[str, int]:
     """Delete one batch of sends made before ``since`` (with their events) of campaigns not in use, leaving each
-    one's id, Message-ID and address digest; the counts deleted."""
+    one's ids (Tailor's, and the shop's of an imported one), Message-ID and address digest; the counts deleted."""
     old = session.execute(
-        select(Send.id, Send.message_id, Send.to_email, Customer.email)
+        select(Send.id, Send.external_id, Send.message_id, Send.to_email, Customer.email)
         .join(Customer, Customer.id == Send.customer_id)
         .where(Send.sent_at < since, or_(Send.campaign_id.is_(None), Send.campaign_id.not_in(_in_use(utcnow()))))
         .order_by(Send.sent_at)
@@ -100,8 +100,13 @@ def _prune_sends(session: Session, since: datetime) -> dict[str, int]:
     send_ids = [send_id for send_id, *_ in old]
     events = session.scalar(select(func.count()).select_from(Event).where(Event.send_id.in_(send_ids)))
     kept = [
-        {"id": send_id, "message_id": message_id, "email_digest": address_digest(to or email)}
-        for send_id, message_id, to, email in old
+        {
+            "id": send_id,
+            "shop_send_id": shop_send_id,
+            "message_id": message_id,
+            "email_digest": address_digest(to or email),
+        }
+        for send_id, shop_send_id, message_id, to, email in old
     ]  # the address each went to, else the customer's (imported history does not say)
     session.execute(insert(ErasedSend), kept)
     session.execute(delete(Send).where(Send.id.in_(send_ids)).execution_options(synchronize_session=False))

@@ -501,10 +501,11 @@ class ReplacedDraft(Base):
 
 class ErasedSend(Base):
     """A send erased with its customer (the right to erasure), or deleted as older than `TAILOR_HISTORY_KEEP_DAYS`
-    (service.retention): its id, Message-ID and the digest of its address, nothing readable of the person, so that
-    an email service's late events for it are skipped as erased rather than refused as naming a send that never
-    existed, and its unsubscribe link still reaches whoever has the address: the customer of an old send, or the
-    person if the shop lifts their erasure and imports them again (service.unsubscribe)."""
+    (service.retention): its id, the shop's id of an imported one, its Message-ID and the digest of its address,
+    nothing readable of the person, so that an email service's late events for it are skipped as erased rather than
+    refused as naming a send that never existed, and its unsubscribe link still reaches whoever has the address: the
+    customer of an old send, or the person if the shop lifts their erasure and imports them again
+    (service.unsubscribe)."""
 
     __tablename__ = "erased_sends"
 
@@ -512,6 +513,9 @@ class ErasedSend(Base):
     message_id: Mapped[str | None] = mapped_column(String(300), index=True)
     # The digest of the address it went to (service.erasures.email_digest); none for a send erased before 0026.
     email_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    # An imported send's own id (Send.external_id, an event's `shop_send_id`), kept as the Message-ID is: the shop's
+    # reference to its email, nothing of the person. None for Tailor's own sends, and for any erased before 0055.
+    shop_send_id: Mapped[str | None] = mapped_column(String(128), index=True)
 
 
 class EarlierMessageId(Base):

@@ -149,7 +149,10 @@ class SkippedEventOut(BaseModel):
     """An event of the batch not recorded: its send was erased (with its customer, or as old history)."""
 
     index: int = Field(description="the event's place in the batch, from 0")
-    send_id: int | None = Field(None, description="the send it named, when it named one by `send_id`")
+    send_id: int | None = Field(None, description="the send it named, when it named one by Tailor's `send_id`")
+    shop_send_id: str | None = Field(
+        None, description="the imported send it named by the shop's id (`shop_send_id`, or `send_id` as a string)"
+    )
     message_id: str | None = Field(None, description="the Message-ID it named, when it named its send so")
     reason: str
 

@@ -12,7 +12,7 @@ from service.customers import erase_customer
 from service.db.models import Customer, Event, Send
 from service.db.session import session_scope
 from service.errors import InvalidInput
-from service.events import ERASED, ingest_events
+from service.events import ERASED, ERASED_STOPPED, ingest_events
 from service.schemas import EventIn
 from tests.service.conftest import new_migrated_postgres_database
 
@@ -177,6 +177,38 @@ def test_a_batch_refused_for_an_event_s_field_names_the_unknown_sends_of_the_oth
         assert session.scalars(select(Event.id)).all() == []
     unkeyed = client.post("/events", json={"events": events}, headers={"X-API-Key": "no such key"})
     assert unkeyed.status_code == 401 and "send_id" not in unkeyed.text
+
+
+def test_events_of_an_erased_customer_s_imported_send_named_by_the_shop_s_id_are_skipped(client, engine):
+    """An event naming an erased customer's imported send by its `shop_send_id` refused the whole batch ("unknown
+    shop_send_id"): the erasure kept the send's Tailor id and Message-ID, not the shop's id. Its unsubscribe still
+    stops whoever has the address it went to; a shop id that never existed is still refused."""
+    kept = _sent_email(engine)  # c1's
+    with session_scope(engine) as session:
+        erased = Customer(external_id="c2", email="c2@example.com", marketing_consent=True)
+        household = Customer(external_id="c3", email="c2@example.com", marketing_consent=True)  # the same address
+        sent_at = datetime.now() - timedelta(hours=2)
+        session.add_all([household, Send(customer=erased, subject="Old", campaign_type="vip", sent_at=sent_at,
+                                         external_id="s0")])  # fmt: skip
+        session.flush()
+        erase_customer(session, "c2")
+    events = [
+        {"shop_send_id": "s0", "kind": "click"}, {"send_id": "s0", "kind": "open"},  # send_id: its old name
+        {"shop_send_id": "s0", "kind": "unsubscribe"}, {"send_id": kept, "kind": "click"},
+    ]  # fmt: skip
+    answer = client.post("/events", json={"events": events})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "recorded": 1, "duplicates": 0,
+        "skipped": [{"index": 0, "shop_send_id": "s0", "reason": ERASED},
+                    {"index": 1, "shop_send_id": "s0", "reason": ERASED},
+                    {"index": 2, "shop_send_id": "s0", "reason": ERASED_STOPPED}],
+    }  # fmt: skip
+    with session_scope(engine) as session:
+        assert session.scalars(select(Event.send_id)).all() == [kept]
+        assert session.scalar(select(Customer.unsubscribed).where(Customer.external_id == "c3"))
+    unknown = client.post("/events", json={"events": [{"shop_send_id": "s404", "kind": "open"}]})
+    assert unknown.status_code == 422 and "unknown shop_send_id 's404'" in unknown.text
 
 
 def test_an_imported_send_is_named_by_the_shop_s_own_id(client, engine):

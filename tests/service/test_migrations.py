@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from service.campaigns import ensure_brand
 from service.db.link_keys import key_digest, link_key_digest
 from service.db.migrate import downgrade, upgrade
-from service.db.models import PROFILE_COLUMNS, Base, ConsentChange, Customer, Draft, Job, Send, Variant
+from service.db.models import PROFILE_COLUMNS, Base, ConsentChange, Customer, Draft, ErasedSend, Job, Send, Variant
 from service.db.session import make_engine, session_scope
 from service.db.wait_end_drafts import mark_wait_end_drafts
 from service.db.zone_names import rename_country_zones
@@ -768,6 +768,42 @@ def test_jobs_from_before_0054_show_their_progress_as_done_of_total_and_going_do
     with engine.connect() as connection:
         assert connection.execute(text("SELECT id, done, total FROM jobs ORDER BY id")).all() == [
             ("ended", 8, 8), ("running", 3, 8)
+        ]  # fmt: skip
+    engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_sends_erased_before_0055_have_no_shop_id_and_are_still_skipped_and_going_down_keeps_them(
+    backend, tmp_path, request
+):
+    """0055 keeps the shop's id of an erased (or pruned) imported send, looked up by an index, so that an event naming
+    it by `shop_send_id` is skipped rather than refuse its batch. A send erased before it has none, and its events
+    are skipped by Tailor's id or Message-ID as before."""
+    from service.events import ingest_events
+    from service.schemas import EventIn
+
+    engine = _database(backend, tmp_path, request, "erased_shop_send_ids")
+    upgrade(engine, "0054")
+    with session_scope(engine) as session:
+        old_row(session, "erased_sends", id=7, message_id="<m7@shop.example>", email_digest="d" * 64)
+    upgrade(engine)
+    indexes = {index["name"]: index["column_names"] for index in inspect(engine).get_indexes("erased_sends")}
+    assert indexes["ix_erased_sends_shop_send_id"] == ["shop_send_id"]
+    with session_scope(engine) as session:
+        assert session.get(ErasedSend, 7).shop_send_id is None
+        session.add(ErasedSend(id=8, shop_send_id="s8", email_digest="e" * 64))
+    events = [
+        EventIn(send_id=7, kind="open"), EventIn(message_id="m7@shop.example", kind="open"),
+        EventIn(shop_send_id="s8", kind="click"),
+    ]  # fmt: skip
+    with session_scope(engine) as session:
+        answer = ingest_events(session, events)
+    assert [skipped["index"] for skipped in answer["skipped"]] == [0, 1, 2] and answer["recorded"] == 0
+    downgrade(engine, "0054")
+    assert "shop_send_id" not in {column["name"] for column in inspect(engine).get_columns("erased_sends")}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT id, message_id, email_digest FROM erased_sends ORDER BY id")).all() == [
+            (7, "<m7@shop.example>", "d" * 64), (8, None, "e" * 64)
         ]  # fmt: skip
     engine.dispose()
 

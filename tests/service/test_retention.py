@@ -83,7 +83,7 @@ def test_sends_events_and_campaigns_older_than_the_kept_days_go_and_the_rest_sta
         session.add(Interaction(order_id="o1", customer_id=c1.id, product_id=product.id, timestamp=bought))
         old_campaign, recent_campaign = _campaign(session, "old", OLD), _campaign(session, "recent", RECENT)
         old_send = _send(session, c1, OLD, old_campaign, message_id="<old@shop.example>")
-        imported = _send(session, c1, OLD - timedelta(days=400))  # imported history, of no campaign
+        imported = _send(session, c1, OLD - timedelta(days=400), external_id="s-old")  # imported, of no campaign
         recent = _send(session, c1, RECENT, recent_campaign)
         for send in (old_send, imported, recent):
             session.add(Event(send_id=send.id, kind="open", occurred_at=send.sent_at + timedelta(hours=1)))
@@ -110,12 +110,19 @@ def test_sends_events_and_campaigns_older_than_the_kept_days_go_and_the_rest_sta
     assert (line.sends, line.events, line.campaigns, line.drafts) == (2, 2, 1, 1)
     assert "c1" not in str(line.__dict__)
 
-    # A late event of a deleted send is skipped, not refused with the batch's others.
+    # A late event of a deleted send is skipped, not refused with the batch's others, named by Tailor's id or, an
+    # imported send, by the shop's.
+    late_events = [
+        EventIn(send_id=old_send_id, kind="click"), EventIn(send_id=recent_id, kind="click"),
+        EventIn(shop_send_id="s-old", kind="open"),
+    ]  # fmt: skip
     with session_scope(engine) as session:
-        late = ingest_events(
-            session, [EventIn(send_id=old_send_id, kind="click"), EventIn(send_id=recent_id, kind="click")]
-        )
-    assert late == {"recorded": 1, "duplicates": 0, "skipped": [{"index": 0, "send_id": old_send_id, "reason": ERASED}]}
+        late = ingest_events(session, late_events)
+    assert late == {
+        "recorded": 1, "duplicates": 0,
+        "skipped": [{"index": 0, "send_id": old_send_id, "reason": ERASED},
+                    {"index": 2, "shop_send_id": "s-old", "reason": ERASED}],
+    }  # fmt: skip
     assert prune_history(engine) == {"sends": 0, "events": 0, "campaigns": 0, "drafts": 0}
 
 
