@@ -62,7 +62,7 @@ class _Checked(NamedTuple):
     resolved: list[tuple[Send, EventIn, datetime]]  # the events to record, on their send, at their moment in UTC
     skipped: list[dict[str, Any]]  # the events of erased sends
     stopping_erased: list[tuple[int, EventIn]]  # (index in skipped, event) of erased sends' stops
-    erased_ids: dict[int, str | None]
+    erased_ids: dict[int | str, str | None]
     erased_messages: dict[str, str | None]
 
 
