@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from contextlib import closing
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from service.campaigns import ensure_brand
 from service.db.link_keys import key_digest, link_key_digest
-from service.db.migrate import downgrade, upgrade
+from service.db.migrate import downgrade, head_revision, upgrade
 from service.db.models import PROFILE_COLUMNS, Base, ConsentChange, Customer, Draft, ErasedSend, Job, Send, Variant
 from service.db.session import make_engine, session_scope
 from service.db.wait_end_drafts import mark_wait_end_drafts
@@ -38,10 +40,9 @@ def test_sqlite_upgrade_and_downgrade(tmp_path):
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
 
 
-def test_order_lines_keep_their_rows_when_discounts_arrive(tmp_path):
+def test_order_lines_keep_their_rows_when_discounts_arrive(tmp_path, request):
     """0006 rebuilds the interactions table on SQLite (batch mode): existing lines survive, without a discount."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    upgrade(engine, "0005")
+    engine = _database("sqlite", tmp_path, request, "m", at="0005")
     now = datetime(2026, 1, 1)
     rows = {
         "customers": {
@@ -73,8 +74,7 @@ def test_order_lines_keep_their_rows_when_discounts_arrive(tmp_path):
 def test_profile_columns_are_copied_from_the_profiles_already_stored(backend, tmp_path, request):
     """0010 adds the columns an audience is chosen from and fills them from the profiles the last refresh wrote;
     a customer without a profile keeps NULLs."""
-    engine = _database(backend, tmp_path, request, "profiles")
-    upgrade(engine, "0009")
+    engine = _database(backend, tmp_path, request, "profiles", at="0009")
     now = datetime(2026, 1, 1)
     profile = {
         "as_of": "2026-11-01", "recency_days": 5, "frequency": 2, "monetary": 82.59, "r_score": 5,
@@ -108,8 +108,7 @@ def test_events_keep_their_rows_and_are_told_apart_by_their_ids_after_0016(backe
     """0016 drops the one-event-per-send-kind-and-moment constraint (a rebuild of the table on SQLite): the events
     recorded survive, two events with their own ids may share a moment, an id is recorded once per send, and an
     event without one keeps the old rule. Going down keeps the first event of each moment."""
-    engine = _database(backend, tmp_path, request, "events")
-    upgrade(engine, "0015")
+    engine = _database(backend, tmp_path, request, "events", at="0015")
     now = datetime(2026, 1, 1)
     customer = {
         "external_id": "c1", "email": "a@example.com", "first_name": "", "locale": "en", "marketing_consent": True,
@@ -216,11 +215,48 @@ OLD_SEND = {
 }  # fmt: skip
 
 
-def _database(backend: str, tmp_path: Path, request, name: str):
-    """An empty database of ``backend``: a SQLite file, or a new PostgreSQL database named after ``name``."""
+def _database(backend: str, tmp_path: Path, request, name: str, at: str | None = None):
+    """A database of ``backend``: a SQLite file, or a new PostgreSQL database named after ``name``; empty, or with
+    ``at`` a copy of one this process migrated from nothing to that revision (``_migrated_to``)."""
     if backend == "sqlite":
-        return make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    return new_postgres_database(request.getfixturevalue("postgres_url"), name)
+        engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+        if at is not None:
+            migrated = _migrated_to(backend, request, at)
+            with closing(sqlite3.connect(migrated)) as source, closing(sqlite3.connect(tmp_path / "m.db")) as copy:
+                source.backup(copy)
+        return engine
+    server = request.getfixturevalue("postgres_url")
+    return new_postgres_database(server, name, template=None if at is None else _migrated_to(backend, request, at))
+
+
+# Databases migrated from nothing to a revision, kept untouched to be copied: (backend, revision) -> SQLite file, or
+# PostgreSQL database.
+_MIGRATED: dict[tuple[str, str], str] = {}
+
+
+def _migrated_to(backend: str, request, revision: str) -> str:
+    """The SQLite file, or the PostgreSQL database's name, that this process migrated from nothing to ``revision``:
+    made once, from a copy of the one at the nearest revision below it made before. Each test of a migration migrated
+    a new database from nothing to the revision before it (0.1-0.4 s of CPU each); the migrations up to it are each
+    proven once here, and by the tests that upgrade or downgrade a database of their own from nothing."""
+    if (backend, revision) in _MIGRATED:
+        return _MIGRATED[backend, revision]
+    below = max((kept for (where, kept) in _MIGRATED if where == backend and kept < revision), default=None)
+    if backend == "sqlite":
+        path = request.getfixturevalue("tmp_path_factory").getbasetemp() / "migrated_to" / f"{revision}.db"
+        engine = make_engine(f"sqlite:///{path}")
+        if below is not None:
+            with closing(sqlite3.connect(_MIGRATED[backend, below])) as source, closing(sqlite3.connect(path)) as copy:
+                source.backup(copy)
+        kept = str(path)
+    else:
+        server = request.getfixturevalue("postgres_url")
+        engine = new_postgres_database(server, f"at_{revision}", template=below and _MIGRATED[backend, below])
+        kept = engine.url.database
+    upgrade(engine, revision)
+    engine.dispose()  # a PostgreSQL database is copied only while no one is connected to it
+    _MIGRATED[backend, revision] = kept
+    return kept
 
 
 def old_row(session, table_name: str, /, **values) -> int:
@@ -240,8 +276,7 @@ def old_draft(session, campaign_id: int, customer_id: int) -> int:
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_draft_sent_twice_before_0021_keeps_its_first_send_and_the_others_their_rows(backend, tmp_path, request):
     """0021 makes a second send of a draft impossible; the doubles two servers sent before stay, without the draft."""
-    engine = _database(backend, tmp_path, request, "claims")
-    upgrade(engine, "0020")
+    engine = _database(backend, tmp_path, request, "claims", at="0020")
     with session_scope(engine) as session:  # a draft sent twice, as two servers did, and a send of history
         customer_id = old_row(session, "customers", **OLD_CUSTOMER)
         draft_id = old_draft(session, old_campaign(session), customer_id)
@@ -263,8 +298,7 @@ def test_sends_drafts_and_variants_keep_their_rows_and_never_give_an_id_twice_af
     """0022 rebuilds sends, drafts and variants with AUTOINCREMENT on SQLite (PostgreSQL's sequences never gave an id
     twice): the rows survive with everything that refers to them (a rebuild with foreign keys on deleted the
     events, variants and reviews), and the id of the newest row, once deleted, is not given again."""
-    engine = _database(backend, tmp_path, request, "autoincrement")
-    upgrade(engine, "0021")
+    engine = _database(backend, tmp_path, request, "autoincrement", at="0021")
     with session_scope(engine) as session:
         customer_id = old_row(session, "customers", **OLD_CUSTOMER)
         campaign_id = old_campaign(session)
@@ -297,12 +331,11 @@ def test_sends_drafts_and_variants_keep_their_rows_and_never_give_an_id_twice_af
     engine.dispose()
 
 
-def test_every_table_whose_ids_are_never_reused_keeps_autoincrement_at_the_head(tmp_path):
+def test_every_table_whose_ids_are_never_reused_keeps_autoincrement_at_the_head(tmp_path, request):
     """A later migration's batch that rebuilt drafts on SQLite (a column added with an expression for its default)
     dropped the AUTOINCREMENT 0022 gave it: a draft replaced by generating again gave its id to the new draft, and a
     client holding the old id was shown the new one."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'ids.db'}")
-    upgrade(engine)
+    engine = _database("sqlite", tmp_path, request, "m", at=head_revision())
     never_reused = [name for name, table in Base.metadata.tables.items() if table.kwargs.get("sqlite_autoincrement")]
     assert {"drafts", "variants", "sends"} <= set(never_reused)
     with engine.connect() as connection:
@@ -427,13 +460,12 @@ def _tables(engine) -> set[str]:
         return set(connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'").scalars())
 
 
-def test_a_sqlite_migration_stopped_half_way_leaves_the_database_as_it_was(tmp_path):
+def test_a_sqlite_migration_stopped_half_way_leaves_the_database_as_it_was(tmp_path, request):
     """SQLite's driver commits each schema statement at once: a migration stopped after CREATE TABLE left a table its
     revision did not record, and every later start failed with "table replaced_drafts already exists"."""
     from sqlalchemy import event
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    upgrade(engine, "0026")
+    engine = _database("sqlite", tmp_path, request, "m", at="0026")
 
     def stop_half_way(connection, cursor, statement, *args):
         if statement.startswith("CREATE INDEX ix_replaced_drafts_campaign_id"):
@@ -452,13 +484,9 @@ def test_a_sqlite_migration_stopped_half_way_leaves_the_database_as_it_was(tmp_p
     engine.dispose()
 
 
-def test_a_sqlite_migration_whose_process_was_killed_is_undone_at_the_next_start(tmp_path):
+def test_a_sqlite_migration_whose_process_was_killed_is_undone_at_the_next_start(tmp_path, request):
     """A kill leaves the copy made before the migration: the next start puts it back and migrates again."""
-    import sqlite3
-    from contextlib import closing
-
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    upgrade(engine, "0026")
+    engine = _database("sqlite", tmp_path, request, "m", at="0026")
     with session_scope(engine) as session:
         old_row(session, "customers", **{**OLD_CUSTOMER, "external_id": "kept"})
     engine.dispose()
@@ -474,11 +502,10 @@ def test_a_sqlite_migration_whose_process_was_killed_is_undone_at_the_next_start
     engine.dispose()
 
 
-def test_a_campaign_s_figures_and_the_job_list_read_by_index_after_0030(tmp_path):
+def test_a_campaign_s_figures_and_the_job_list_read_by_index_after_0030(tmp_path, request):
     """A campaign's figures read every send and event stored (GET /campaigns took 2.2 s for 13 campaigns over
     210,000 sends), and the job list the whole jobs table, which is never pruned."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    upgrade(engine)
+    engine = _database("sqlite", tmp_path, request, "m", at=head_revision())
     with engine.connect() as connection:
 
         def plan(query: str) -> str:
@@ -501,8 +528,7 @@ def test_stored_addresses_get_their_keys_and_an_index_after_0031(backend, tmp_pa
     """0031 keeps each customer's address and each send's as addresses are compared, folded in Python: comparing
     ``lower(email)`` in SQL read the whole customers table on every unsubscribe, and folded ASCII only on a
     PostgreSQL of character type C."""
-    engine = _database(backend, tmp_path, request, "address_keys")
-    upgrade(engine, "0030")
+    engine = _database(backend, tmp_path, request, "address_keys", at="0030")
     with session_scope(engine) as session:
         olga = old_row(session, "customers", **{**OLD_CUSTOMER, "email": " Ольга@Пример.РФ "})
         blank = old_row(session, "customers", **{**OLD_CUSTOMER, "external_id": "c2", "email": ""})
@@ -520,10 +546,9 @@ def test_stored_addresses_get_their_keys_and_an_index_after_0031(backend, tmp_pa
     engine.dispose()
 
 
-def test_stored_products_are_recommendable_after_0032(tmp_path):
+def test_stored_products_are_recommendable_after_0032(tmp_path, request):
     """0032 lets a catalog mark postage or a fee as no merchandise; every product stored before stays offered."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    upgrade(engine, "0031")
+    engine = _database("sqlite", tmp_path, request, "m", at="0031")
     product = {
         "sku": "T1", "name": "Tea", "category": "tea", "price": 5.0, "currency": "EUR", "description": "", "url": "",
         "in_stock": True, "created_at": NOW, "updated_at": NOW,
@@ -537,11 +562,10 @@ def test_stored_products_are_recommendable_after_0032(tmp_path):
     engine.dispose()
 
 
-def test_each_product_s_buyers_are_read_from_an_index_after_0033(tmp_path):
+def test_each_product_s_buyers_are_read_from_an_index_after_0033(tmp_path, request):
     """The re-order products (who bought each product, and again) and their buyers sorted every order line: the
     replenishment preview took 6.4 s on Online Retail's 787,000 lines."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    upgrade(engine)
+    engine = _database("sqlite", tmp_path, request, "m", at=head_revision())
     with engine.connect() as connection:
 
         def plan(query: str) -> str:
@@ -562,8 +586,7 @@ def test_each_product_s_buyers_are_read_from_an_index_after_0033(tmp_path):
 def test_tailor_s_own_sends_to_customers_without_orders_name_their_segment_after_0034(backend, tmp_path, request):
     """A send Tailor made to a customer without orders stored the segment "", which scoring read as a segment of its
     own ("the  segment" in a reason); an imported send's empty segment means the file did not say, and stays."""
-    engine = _database(backend, tmp_path, request, "sends_segment")
-    upgrade(engine, "0033")
+    engine = _database(backend, tmp_path, request, "sends_segment", at="0033")
     with session_scope(engine) as session:
         customer = old_row(session, "customers", **OLD_CUSTOMER)
         old_row(session, "sends", customer_id=customer, **OLD_SEND)  # Tailor's: no external id
@@ -629,8 +652,7 @@ def test_a_shop_of_the_first_release_keeps_its_campaigns_drafts_reviews_sends_jo
 
     from service.app import create_app
 
-    engine = _database(backend, tmp_path, request, "first_release")
-    upgrade(engine, "0002")
+    engine = _database(backend, tmp_path, request, "first_release", at="0002")
     key = "tk_a_key_of_the_first_release_000000"
     with session_scope(engine) as session:
         customer = old_row(session, "customers", **OLD_CUSTOMER)
@@ -692,8 +714,7 @@ def test_a_shop_of_the_first_release_keeps_its_campaigns_drafts_reviews_sends_jo
 def test_generate_jobs_from_before_0017_name_the_campaign_their_result_names_after_0036(backend, tmp_path, request):
     """Jobs made before 0017 had a null campaign_id, so `GET /jobs?campaign_id=1` missed the campaign's generation;
     a generate job's result names its campaign. A send job's result never did, and a failed job wrote none."""
-    engine = _database(backend, tmp_path, request, "job_campaign")
-    upgrade(engine, "0016")
+    engine = _database(backend, tmp_path, request, "job_campaign", at="0016")
     job = {"status": "succeeded", "done": 1, "total": 1, "message": "", "created_at": NOW, "updated_at": NOW}
     with session_scope(engine) as session:
         old_row(session, "jobs", id="g1", kind="generate", **job, result={"campaign_id": 1, "drafts": 3})
@@ -715,8 +736,7 @@ def test_generate_jobs_from_before_0017_name_the_campaign_their_result_names_aft
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_jobs_from_before_0037_keep_their_rows_without_a_beat_and_going_down_keeps_them(backend, tmp_path, request):
     """0037 gives jobs a heartbeat_at: one written before it has none, and is judged by its worker as it was."""
-    engine = _database(backend, tmp_path, request, "job_heartbeat")
-    upgrade(engine, "0036")
+    engine = _database(backend, tmp_path, request, "job_heartbeat", at="0036")
     job = {"kind": "train", "done": 0, "total": 0, "message": "", "result": {}, "created_at": NOW, "updated_at": NOW}
     with session_scope(engine) as session:
         old_row(session, "jobs", id="running", status="running", worker="web-1:7:0123456789ab", **job)
@@ -737,8 +757,7 @@ def test_jobs_from_before_0037_keep_their_rows_without_a_beat_and_going_down_kee
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_jobs_from_before_0040_have_no_announcement_pending_and_going_down_keeps_them(backend, tmp_path, request):
     """0040 keeps on a job's row its announcement the webhook did not take: a job ended before it has none pending."""
-    engine = _database(backend, tmp_path, request, "job_announcements")
-    upgrade(engine, "0039")
+    engine = _database(backend, tmp_path, request, "job_announcements", at="0039")
     job = {"kind": "train", "done": 0, "total": 0, "message": "", "result": {}, "created_at": NOW, "updated_at": NOW}
     with session_scope(engine) as session:
         old_row(session, "jobs", id="ended", status="succeeded", **job)
@@ -761,8 +780,7 @@ def test_jobs_from_before_0054_show_their_progress_as_done_of_total_and_going_do
     before it has none, and reads as it did, done of total."""
     from service.jobs.listing import job_out
 
-    engine = _database(backend, tmp_path, request, "job_progress_fractions")
-    upgrade(engine, "0053")
+    engine = _database(backend, tmp_path, request, "job_progress_fractions", at="0053")
     job = {"kind": "send", "message": "", "result": {}, "created_at": NOW, "updated_at": NOW}
     with session_scope(engine) as session:
         old_row(session, "jobs", id="running", status="running", done=3, total=8, **job)
@@ -796,8 +814,7 @@ def test_sends_erased_before_0055_have_no_shop_id_and_are_still_skipped_and_goin
     from service.events import ingest_events
     from service.schemas import EventIn
 
-    engine = _database(backend, tmp_path, request, "erased_shop_send_ids")
-    upgrade(engine, "0054")
+    engine = _database(backend, tmp_path, request, "erased_shop_send_ids", at="0054")
     with session_scope(engine) as session:
         old_row(session, "erased_sends", id=7, message_id="<m7@shop.example>", email_digest="d" * 64)
     upgrade(engine)
@@ -825,8 +842,7 @@ def test_sends_erased_before_0055_have_no_shop_id_and_are_still_skipped_and_goin
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_customers_from_before_0042_have_no_consent_time_and_going_down_keeps_them(backend, tmp_path, request):
     """0042 keeps when a customer's marketing consent took its value: nothing says when for one stored before."""
-    engine = _database(backend, tmp_path, request, "consent_times")
-    upgrade(engine, "0041")
+    engine = _database(backend, tmp_path, request, "consent_times", at="0041")
     customer = {"email": "a@example.com", "first_name": "A", "locale": "en", "unsubscribed": False, "attributes": {}}
     with session_scope(engine) as session:
         old_row(session, "customers", external_id="c1", marketing_consent=True, **customer, profile={},
@@ -847,8 +863,7 @@ def test_customers_stored_before_their_time_zone_was_kept_read_the_shops_clock_a
     backend, tmp_path, request
 ):
     """0044 keeps a customer's time zone: none (the shop's clock) for one stored before."""
-    engine = _database(backend, tmp_path, request, "customer_zones")
-    upgrade(engine, "0043")
+    engine = _database(backend, tmp_path, request, "customer_zones", at="0043")
     customer = {"email": "a@example.com", "first_name": "A", "locale": "en", "unsubscribed": False, "attributes": {}}
     with session_scope(engine) as session:
         old_row(session, "customers", external_id="c1", marketing_consent=True, **customer, profile={},
@@ -873,8 +888,7 @@ def test_customers_from_before_0045_start_their_consent_history_from_what_is_sto
     """0045 keeps each customer's consent history: one stored with a dated consent starts it with that consent
     given, one unsubscribed at a known time with the unsubscribe; an undated consent, or a dated refusal (a customer
     who never agreed has one too), starts none."""
-    engine = _database(backend, tmp_path, request, "consent_history")
-    upgrade(engine, "0044")
+    engine = _database(backend, tmp_path, request, "consent_history", at="0044")
     given, unsubscribed_at = datetime(2025, 4, 1, 9, 30), datetime(2025, 6, 2, 8, 0)
     stored = {
         "dated": (True, given, False, None),
@@ -909,8 +923,7 @@ def test_customers_from_before_0045_start_their_consent_history_from_what_is_sto
 def test_stored_products_get_their_link_keys_and_an_index_after_0046(backend, tmp_path, request):
     """0046 keeps each product's link key (digested), by which a click on an imported send finds its product through
     an index: every product with an address was read, and keyed in Python, on each events request holding one."""
-    engine = _database(backend, tmp_path, request, "product_link_keys")
-    upgrade(engine, "0045")
+    engine = _database(backend, tmp_path, request, "product_link_keys", at="0045")
     product = {"name": "Mug", "category": "home", "price": 9.0, "currency": "EUR", "description": "",
                "in_stock": True, "recommendable": True, "created_at": NOW, "updated_at": NOW}  # fmt: skip
     urls = {
@@ -945,8 +958,7 @@ def test_stored_products_are_keyed_by_the_link_rules_that_unify_a_host_s_spellin
     """The digests stored before 0048 are of the keys that told a host in another script apart from its IDNA form
     (`//bücher.example/p`, `//xn--bcher-kva.example/p`) and kept a path's dot segments: 0048 writes each product's
     again, so that a click reported in the other spelling finds the product stored before."""
-    engine = _database(backend, tmp_path, request, "product_link_keys_idna")
-    upgrade(engine, "0047")
+    engine = _database(backend, tmp_path, request, "product_link_keys_idna", at="0047")
     product = {"name": "Book", "category": "books", "price": 9.0, "currency": "EUR", "description": "",
                "in_stock": True, "recommendable": True, "created_at": NOW, "updated_at": NOW}  # fmt: skip
     stored = {  # each product's address, and its key by the rules before 0048
@@ -985,8 +997,7 @@ def test_customers_stored_with_another_name_of_their_country_s_zone_get_its_name
     a customer who moved stayed on India's clock. 0050 gives them the name the country gives now; every other zone,
     one an earlier rule chose among a country's agreeing zones included (Malaysia's Kuching: a shop's own is not told
     apart), stays."""
-    engine = _database(backend, tmp_path, request, "zone_names")
-    upgrade(engine, "0049")
+    engine = _database(backend, tmp_path, request, "zone_names", at="0049")
     stored = {  # each customer's country attribute, and zone
         "calcutta": ({"country": "India"}, "Asia/Calcutta"),
         "saigon": ({"country": "VN"}, "Asia/Saigon"),
@@ -1035,8 +1046,7 @@ def test_drafts_deferred_to_a_wait_s_end_before_0049_stay_at_it_when_their_custo
     send time ends (an email sent in the note's minute, or a holdout with that window): it stays at that moment when
     its customer moves. A draft deferred keeping its best hour, one whose note no longer says its send time, and one
     of a scheduled campaign still move with the clock."""
-    engine = _database(backend, tmp_path, request, "wait_end_drafts")
-    upgrade(engine, "0049")
+    engine = _database(backend, tmp_path, request, "wait_end_drafts", at="0049")
     mailed, held_out = datetime(2026, 12, 4, 9, 13, 27, 123456), datetime(2026, 11, 10, 10, 11, 12, 500000)
     mailed_why = f"the customer was mailed {mailed:%Y-%m-%d %H:%M} UTC, and 3 days must pass between two emails " \
         "(TAILOR_SEND_MIN_DAYS_BETWEEN)"  # fmt: skip
@@ -1098,8 +1108,7 @@ def test_stored_customers_get_the_key_their_name_sorts_by_after_0051(backend, tm
     database; run again, it rewrites none."""
     from service.db.name_keys import fill_name_keys, name_key
 
-    engine = _database(backend, tmp_path, request, "name_keys")
-    upgrade(engine, "0050")
+    engine = _database(backend, tmp_path, request, "name_keys", at="0050")
     names = ["Émile", "ОЛЬГА", "straße", "", "  Zoë ", "İlkay"]
     stored = [(f"c{i:05d}", names[i % len(names)]) for i in range(6_001)]
     columns = {key: value for key, value in OLD_CUSTOMER.items() if key not in {"external_id", "first_name"}}
