@@ -8,18 +8,15 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from service.cli import app
-from service.db.migrate import upgrade
 from service.db.session import make_engine
 
 
 @pytest.fixture
-def database(tailor_home, monkeypatch):
+def database(engine, tailor_home, monkeypatch):
+    """The file of TAILOR_HOME's database, at the latest revision (a copy of one migrated once: the ``engine``
+    fixture's)."""
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    path = tailor_home / "tailor.db"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    yield path
-    engine.dispose()
+    return tailor_home / "tailor.db"
 
 
 def _revision(path) -> str:
