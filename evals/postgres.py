@@ -34,9 +34,12 @@ def missing() -> str | None:
 
 
 @contextmanager
-def throwaway_cluster() -> Iterator[str]:
+def throwaway_cluster(durable: bool = True) -> Iterator[str]:
     """A new cluster, trusting local connections, started for the block and removed after it; yields its
-    ``postgres`` database's URL (user ``tailor``). PostgresUnavailable when ``missing()`` says why not."""
+    ``postgres`` database's URL (user ``tailor``). PostgresUnavailable when ``missing()`` says why not.
+    ``durable=False`` runs it with fsync off, for tests: nothing they write is kept past the block, and waiting for
+    the disk is not what they measure (stopping the tests' cluster, which wrote out every database the tests had
+    made, took 8-40 s of a test process's end). Benchmarks keep it on, as a real server has it."""
     if reason := missing():
         raise PostgresUnavailable(reason)
     initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
@@ -50,7 +53,7 @@ def throwaway_cluster() -> Iterator[str]:
         subprocess.run([*run_as, initdb, "-D", str(data), "-U", "tailor", "-A", "trust"], check=True,
                        capture_output=True)  # fmt: skip
         port = free_port()
-        options = f"-p {port} -k {data.parent} -h 127.0.0.1"
+        options = f"-p {port} -k {data.parent} -h 127.0.0.1" + ("" if durable else " -F")
         subprocess.run([*run_as, pg_ctl, "-D", str(data), "-o", options, "-l", str(data.parent / "pg.log"), "-w",
                         "start"], check=True, capture_output=True)  # fmt: skip
         try:

@@ -267,7 +267,7 @@ def postgres_url():
         return
     if reason := postgres.missing():
         pytest.skip(reason)
-    with postgres.throwaway_cluster() as url:
+    with postgres.throwaway_cluster(durable=False) as url:
         yield url
 
 
