@@ -35,6 +35,20 @@ def demo_files(tmp_path_factory) -> dict[str, Path]:
     return write_import_files(store, tmp_path_factory.mktemp("demo"))
 
 
+@pytest.fixture(scope="session")
+def copy_model_file(tmp_path_factory) -> Path:
+    """A copy model (TAILOR_SCORING_COPY_MODEL) fitted on tests.scoring.test_copy_model's A/B tests, once, at one
+    path for the session: a trained shop is kept per set of settings, this path among them, and the tests that
+    train one with a copy model each trained their own with a file of their own (5-6 s of CPU each)."""
+    from scoring.copy_model import CopyModel
+    from tests.scoring.test_copy_model import _tests
+
+    tests = _tests()
+    path = tmp_path_factory.mktemp("copy_model") / "copy.joblib"
+    CopyModel(char_ngrams=False).fit(tests["text"], tests["impressions"], tests["clicks"], tests["test_id"]).save(path)
+    return path
+
+
 def upload(client, kind: str, path: Path):
     """Upload a file; after orders, wait for the audience job the upload queued, as a marketing tool would."""
     response = client.post(f"/imports/{kind}", files={"file": (path.name, io.BytesIO(path.read_bytes()), "text/csv")})

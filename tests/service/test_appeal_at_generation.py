@@ -37,23 +37,16 @@ def _names_a_product_endpoint(model, settings):
 
 
 def test_generation_scores_each_draft_as_an_edit_or_a_refresh_of_it_does(
-    client, demo_files, engine, tmp_path, monkeypatch
+    client, demo_files, engine, copy_model_file, monkeypatch
 ):
     from sqlalchemy import select
 
-    from scoring.copy_model import CopyModel
     from service.db.models import Draft
     from service.db.session import session_scope
     from service.drafts import score_again
     from service.pipeline import generate
-    from tests.scoring.test_copy_model import _tests
 
-    tests = _tests()
-    copy_model = tmp_path / "copy.joblib"
-    CopyModel(char_ngrams=False).fit(tests["text"], tests["impressions"], tests["clicks"], tests["test_id"]).save(
-        copy_model
-    )
-    monkeypatch.setenv("TAILOR_SCORING_COPY_MODEL", str(copy_model))
+    monkeypatch.setenv("TAILOR_SCORING_COPY_MODEL", str(copy_model_file))
     monkeypatch.setenv("TAILOR_LLM_MODEL", "names_a_product")
     monkeypatch.setattr(generate, "utcnow", lambda: datetime(2026, 11, 20, 10, 30))  # one hour planned for all
     trained_shop(client, demo_files)

@@ -427,7 +427,7 @@ def test_a_refresh_whose_campaign_is_deleted_under_it_fails_saying_so(client, de
 
 
 def test_drafts_scored_together_get_the_scores_each_gets_scored_alone(
-    client, demo_files, engine, tmp_path, monkeypatch
+    client, demo_files, engine, copy_model_file, monkeypatch
 ):
     """The refresh scores a batch of drafts in one pass of the models (one at a time took 85 % of the job): each
     draft's predictions and reasons are those it gets scored alone, as an edit scores it, to the float. With a copy
@@ -436,7 +436,6 @@ def test_drafts_scored_together_get_the_scores_each_gets_scored_alone(
 
     from sqlalchemy import select
 
-    from scoring.copy_model import CopyModel
     from service.db.models import Draft
     from service.db.session import session_scope
     from service.drafts import score_again
@@ -444,11 +443,7 @@ def test_drafts_scored_together_get_the_scores_each_gets_scored_alone(
     from tests.scoring.test_copy_model import _tests
 
     tests = _tests()
-    copy_model = tmp_path / "copy.joblib"
-    CopyModel(char_ngrams=False).fit(tests["text"], tests["impressions"], tests["clicks"], tests["test_id"]).save(
-        copy_model
-    )
-    monkeypatch.setenv("TAILOR_SCORING_COPY_MODEL", str(copy_model))
+    monkeypatch.setenv("TAILOR_SCORING_COPY_MODEL", str(copy_model_file))
     campaign_id, _ = _pending_draft(client, demo_files, monkeypatch, max_customers=8)
     models = client.app.state.tailor.models
     monkeypatch.setattr(generate, "utcnow", lambda: datetime(2026, 11, 20, 10, 30))  # one hour planned for both
