@@ -96,3 +96,35 @@ def test_a_bulk_comment_of_emoji_is_counted_and_limited_as_the_server_counts_it(
         expect(page.locator("#approve-pending-comment-length .length-count")).to_have_text("5000")
         assert comment.evaluate("field => Array.from(field.value).length") == 5000  # not cut at 2,500
         browser.close()
+
+
+def test_the_login_s_name_has_room_for_its_limit_in_characters(client):
+    """The name's limit (100 characters, as the server counts them) was a maxlength of 100, in UTF-16 units."""
+    from service.routes.review.login import REVIEWER_MAX
+
+    field = re.search(r'<input type="text" id="reviewer"[^>]*>', client.get("/review/login").text)[0]
+    assert f'maxlength="{REVIEWER_MAX}" data-most="{REVIEWER_MAX}"' in field  # the page's script makes room for emoji
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_a_name_of_emoji_is_limited_as_the_server_counts_it(client, live_server, api_key):
+    """A name of 60 emoji, within the 100 characters the server takes, was cut to 50 as it was typed."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page()
+        page.goto(f"{live_server}/review/login")
+        name = page.locator("#reviewer")
+        name.click()
+        page.keyboard.insert_text(TEA * 101)
+        assert name.evaluate("field => Array.from(field.value).length") == 100  # cut at the limit, as counted
+        name.select_text()
+        page.keyboard.insert_text(TEA * 60)
+        expect(name).to_have_value(TEA * 60)  # none cut
+        page.fill("#api_key", api_key)
+        page.click("button[type=submit]")
+        expect(page.locator("#signed-in-as bdi")).to_have_text(TEA * 60)  # the server took it whole
+        browser.close()

@@ -46,7 +46,7 @@ def login_page(request: Request, next: str | None = None, why: str | None = None
     they were sent here, said on the page (one of LOGIN_NOTES; else, sent here from a page, LINK_NOTE)."""
     onward = after_login(next)
     note = LOGIN_NOTES.get(why or "") or (LINK_NOTE if onward != PREFIX else None)
-    context = {"error": None, "reviewer": "", "next": onward, "note": note}
+    context = {"error": None, "reviewer": "", "reviewer_max": REVIEWER_MAX, "next": onward, "note": note}
     return templates.TemplateResponse(request, "login.html", context)
 
 
@@ -54,7 +54,8 @@ def session_ended_login(request: Request, carried: CarriedForm) -> HTMLResponse:
     """The login page for a form sent after its session had ended, holding the form to offer it again once the
     person is back in (service.review.resend)."""
     context = {
-        "error": None, "reviewer": "", "next": carried.page, "note": CARRIED_NOTE, "carried": carried.as_field(),
+        "error": None, "reviewer": "", "reviewer_max": REVIEWER_MAX, "next": carried.page, "note": CARRIED_NOTE,
+        "carried": carried.as_field(),
     }  # fmt: skip
     return templates.TemplateResponse(request, "login.html", context, status_code=401)
 
@@ -73,7 +74,8 @@ def login(
     sent again led to asked to send the login again ("Confirm Form Resubmission")."""
     form = read_carried(carried)
     typed = {
-        "reviewer": reviewer, "next": after_login(next), "note": CARRIED_NOTE if form else None,
+        "reviewer": reviewer, "reviewer_max": REVIEWER_MAX, "next": after_login(next),
+        "note": CARRIED_NOTE if form else None,
         "carried": form.as_field() if form else "",
     }  # fmt: skip
     if not reviewer.strip():
