@@ -30,6 +30,7 @@ from service.errors import (
     DatabaseUnavailable,
     DraftReplaced,
     NumberOutOfRange,
+    ReviewerChanged,
     TailorError,
     TextHoldsNul,
     Unauthorized,
@@ -75,7 +76,7 @@ from service.review.address_errors import address_problem
 from service.review.resend import sent_form
 from service.routes import KEYED_ROUTERS, OPEN_ROUTERS
 from service.routes.responses import ANY_ROUTE, document, errors
-from service.routes.review.login import session_ended_login
+from service.routes.review.login import offered_to_reviewer_now, session_ended_login
 from service.schemas import NOT_ONE_LINE, ONE_LINE
 from service.settings import (
     ApiSettings,
@@ -238,6 +239,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             if carried := await sent_form(request):  # an edit or review sent after the session had ended
                 return session_ended_login(request, carried)
             return RedirectResponse(login_address(request), status_code=303)
+        if isinstance(error, ReviewerChanged) and is_review_page(request) and (carried := await sent_form(request)):
+            return offered_to_reviewer_now(request, carried)  # to the reviewer signed in now, to send as theirs or not
         path = route_path(request.scope)
         said = type(error).__name__ if about_a_person(path) else str(error)
         log.info("request rejected", extra={"path": redacted(path), "status": error.status_code, "error": said})

@@ -8,7 +8,7 @@ from contextlib import suppress
 from types import UnionType
 from typing import Annotated, Union, get_args, get_origin
 
-from fastapi import Depends, Query, Request, Security
+from fastapi import Depends, Form, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator
@@ -18,8 +18,9 @@ from service.auth import act_with_key, verify_key, verify_session
 from service.bounds import DATABASE_INT_MAX
 from service.db.models import ApiKey
 from service.db.session import session_scope, wait_for_locks_bounded
-from service.errors import Unauthorized
+from service.errors import ReviewerChanged, Unauthorized
 from service.external_ids import ExternalIdConvertor  # noqa: F401 (registers {name:external_id} for the routes)
+from service.review import REVIEWING_AS
 from service.state import AppState
 
 REVIEW_COOKIE = "tailor_session"  # the review page's login: a session token (service.auth.open_session)
@@ -83,6 +84,7 @@ def require_key(
     if token and not key:
         review_session = verify_session(session, token)
         request.state.reviewer = review_session.reviewer
+        request.state.by_review_session = True  # a browser's: its forms name the reviewer their page showed
         act_with_key(session, review_session.api_key)
         refuse_repeated_query_values(request)
         return review_session.api_key
@@ -131,6 +133,22 @@ def reviewer_name(request: Request, key: ApiKeyDep) -> str:
 
 
 ReviewerDep = Annotated[str, Depends(reviewer_name)]
+
+
+def page_reviewer(
+    request: Request, reviewer: ReviewerDep, reviewing_as: Annotated[str | None, Form(alias=REVIEWING_AS)] = None
+) -> str:
+    """Who acts by a review page's form (reviewer_name's), once the form shows that its page was shown to them: a
+    browser signed in by its review session sends the name the page said it was "reviewing as". A tab showing Ann
+    whose browser was signed in as Bob in another tab since recorded Ann's approval as Bob's; the form, naming
+    another reviewer or none, is now refused (ReviewerChanged) and offered again. An API client's key is its own:
+    no page was shown to it."""
+    if getattr(request.state, "by_review_session", False) and reviewing_as != reviewer:
+        raise ReviewerChanged(reviewing_as or "", reviewer)
+    return reviewer
+
+
+PageReviewerDep = Annotated[str, Depends(page_reviewer)]
 
 
 def registered_recommender(name: str | None) -> str | None:

@@ -78,6 +78,21 @@ class DraftChanged(Conflict):
     since the person (or API client) read it, and acting on what they saw would undo or pass over that change."""
 
 
+class ReviewerChanged(Conflict):
+    """A review page's form sent from a page shown to another reviewer than the one its browser's session signs in
+    now (someone logged in as themselves in another tab): done, it would be recorded as theirs while the tab that
+    sent it still named its own reviewer. Nothing is done; the review page offers the form again."""
+
+    def __init__(self, shown_to: str, signed_in: str) -> None:
+        self.shown_to, self.signed_in = shown_to, signed_in
+        page = f"a page that showed {shown_to} reviewing" if shown_to else "a page that named no reviewer"
+        super().__init__(
+            f"This form was sent from {page}, but {signed_in} is signed in in this browser now (logged in since, in "
+            f"another tab perhaps), so nothing was done: it would have been recorded as {signed_in}'s. Reload the "
+            f"page to review as {signed_in}, or sign out and log in as yourself."
+        )
+
+
 class GeneratedAgain(Conflict):
     """A generation stopped because its campaign was generated again while it ran (it was taken for interrupted):
     the later generation took the campaign over, and its drafts and status are the campaign's. Nothing is left to

@@ -241,6 +241,7 @@ class SameOriginWrites:
         await self.app(scope, receive, send)
 
 
+REVIEWING_AS = "reviewing_as"  # the field of each review form naming the reviewer its page showed (reviewing_as.html)
 SESSION_ENDED = "session-ended"  # the login page's `why` when a form was posted without a valid session
 # A form's address on the review page, and the page it is on: /review/drafts/7/variants/9/edit is on /review/drafts/7.
 FORM_PAGE = re.compile(rf"^({PREFIX}/(?:drafts|campaigns)/\d+)(?:/|$)")

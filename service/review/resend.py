@@ -9,6 +9,10 @@ from an older page is (service.drafts), with the draft as it is now beside what 
 login, its comment typed in (service.routes.review.campaign_pages.offered_again): its question and its count are
 the page's.
 
+A form sent from a page that showed another reviewer than the one the browser's session signs in now (someone logged
+in as themselves in another tab: service.deps.page_reviewer) is offered again on that page too, to the reviewer signed
+in now, saying so: it is kept for their session, and their name goes with it if they send it.
+
 The login leads on to that page by a redirect (GET /review/resend), so that neither Back to it nor a reload of it
 asks to send a form again; the form is kept for it in this process (KeptForms), by the review session it was
 carried into, for KEPT_SECONDS.
@@ -29,7 +33,7 @@ from starlette.requests import ClientDisconnect
 
 from service.db.models import Draft
 from service.paths import route_path
-from service.review import FORM_PAGE, PREFIX, isolated
+from service.review import FORM_PAGE, PREFIX, REVIEWING_AS, isolated
 
 CARRIED_MAX = 64 * 1024  # characters of a carried form: a draft's texts are a few thousand at most
 # The forms carried (their address; the last part says what they do): any other address is not sent again.
@@ -128,6 +132,8 @@ class CarriedForm:
         numbered)."""
         rows, lines, action = [], 0, self.action.rsplit("/", 1)[1]
         for name, value in self.fields:
+            if name == REVIEWING_AS:  # the page offering it names its own reviewer, who sends it now
+                continue
             label = COMMENT_LABELS.get(action, WRITTEN[name]) if name == "comment" else WRITTEN.get(name)
             if name == "product_line":
                 lines += 1

@@ -556,13 +556,14 @@ def test_a_page_of_another_origin_cannot_act_for_a_signed_in_reviewer_nor_frame_
     by_referer = {"Referer": "http://testserver:9105/csrf.html"}
     assert browser.post(f"/campaigns/{campaign_id}/send", headers=by_referer).status_code == 403
     assert browser.post(f"/campaigns/{campaign_id}/send", headers={"Origin": "null"}).status_code == 403
+    mine = {"comment": "mine", "reviewing_as": "Alice"}  # as the page's own form sends it, naming its reviewer
     ours = browser.post(
-        f"/review/campaigns/{campaign_id}/approve-pending", data={"comment": "mine"},
+        f"/review/campaigns/{campaign_id}/approve-pending", data=mine,
         headers={"Origin": "http://testserver"}, follow_redirects=False,
     )  # fmt: skip
     assert ours.status_code == 303  # the page's own form
     proxied = browser.post(
-        f"/review/campaigns/{campaign_id}/approve-pending", data={"comment": "mine"}, follow_redirects=False,
+        f"/review/campaigns/{campaign_id}/approve-pending", data=mine, follow_redirects=False,
         headers={"Origin": "https://mail.shop.example", "X-Forwarded-Host": "mail.shop.example"},
     )  # fmt: skip
     assert proxied.status_code == 303  # behind a proxy that rewrote Host and said so
@@ -693,7 +694,8 @@ def test_what_a_copywriter_typed_or_must_know_is_on_the_page(client, demo_files,
 
     ann = TestClient(client.app)
     ann.post("/review/login", data={"api_key": client.headers["X-API-Key"], "reviewer": "Ann"})
-    assert ann.post(f"{page}/approve", data={"expected_revision": draft["revision"]}).status_code == 200
+    approval = {"expected_revision": draft["revision"], "reviewing_as": "Ann"}  # the name her page showed
+    assert ann.post(f"{page}/approve", data=approval).status_code == 200
     carl = client.post(
         f"{page}/reject", data={"comment": "carl's long reason for rejecting", "expected_revision": draft["revision"]}
     )
@@ -819,11 +821,11 @@ def test_the_review_page_stays_under_a_proxy_s_path_prefix(engine, api_key):
         assert 'href="/mail/review"' in missing.text
 
         assert browser.get(f"{page}/approve").headers["location"] == page  # a form's address opened as a page
-        rejected = browser.post(f"{page}/reject", data={"comment": "no"})
+        rejected = browser.post(f"{page}/reject", data={"comment": "no", "reviewing_as": "Ada"})
         assert rejected.headers["location"] == f"{page}?done=rejected"
-        reopened = browser.post(f"{page}/reopen", data={})
+        reopened = browser.post(f"{page}/reopen", data={"reviewing_as": "Ada"})
         assert reopened.headers["location"] == f"{page}?done=reopened"
-        approved = browser.post(f"/mail/review/campaigns/{campaign_id}/approve-pending", data={})
+        approved = browser.post(f"/mail/review/campaigns/{campaign_id}/approve-pending", data={"reviewing_as": "Ada"})
         assert (
             approved.headers["location"]
             == f"/mail/review/campaigns/{campaign_id}?approved=0&changed=0&out_of_date=0&unseen=0"

@@ -38,7 +38,7 @@ def _reviewed_page(client, engine, api_key) -> str:
     draft_id = _rtl_draft(client, engine)
     browser = TestClient(client.app)
     browser.post("/review/login", data={"api_key": api_key, "reviewer": REVIEWER})
-    browser.post(f"/review/drafts/{draft_id}/reject", data={"comment": COMMENT})
+    browser.post(f"/review/drafts/{draft_id}/reject", data={"comment": COMMENT, "reviewing_as": REVIEWER})
     return browser.get(f"/review/drafts/{draft_id}").text
 
 

@@ -13,7 +13,7 @@ from service import drafts as draft_ops
 from service import late_drafts, refreshed_facts
 from service.bounds import DATABASE_INT_MAX
 from service.clock import as_utc
-from service.deps import ReviewerDep, SessionDep, StateDep
+from service.deps import PageReviewerDep, SessionDep, StateDep
 from service.review import PREFIX
 from service.routes.review.campaign_pages import list_of, listed_query
 from service.routes.review.redirects import to_page
@@ -61,7 +61,7 @@ ListKeptForm = Annotated[str, Depends(_list_kept)]
 
 @router.post("/campaigns/{campaign_id}/reapprove-late", response_model=None)
 def reapprove_late(
-    campaign_id: DatabaseId, request: Request, session: SessionDep, state: StateDep, reviewer: ReviewerDep,
+    campaign_id: DatabaseId, request: Request, session: SessionDep, state: StateDep, reviewer: PageReviewerDep,
     form: BulkApprovalForm, kept: ListKeptForm = "",
 ) -> RedirectResponse:  # fmt: skip
     """Approve again the campaign's drafts held back for lateness alone (see late_drafts.reapprove_late); those
@@ -80,7 +80,7 @@ def reapprove_late(
 
 @router.post("/campaigns/{campaign_id}/refresh-facts", response_model=None)
 def refresh_campaign_facts(
-    campaign_id: DatabaseId, request: Request, session: SessionDep, state: StateDep, reviewer: ReviewerDep,
+    campaign_id: DatabaseId, request: Request, session: SessionDep, state: StateDep, reviewer: PageReviewerDep,
     kept: ListKeptForm = "",
 ) -> RedirectResponse:  # fmt: skip
     """Start updating the campaign's out-of-date drafts with the catalog's facts (a job: see
@@ -91,7 +91,7 @@ def refresh_campaign_facts(
 
 @router.post("/campaigns/{campaign_id}/approve-pending", response_model=None)
 def approve_pending(
-    campaign_id: DatabaseId, request: Request, session: SessionDep, state: StateDep, reviewer: ReviewerDep,
+    campaign_id: DatabaseId, request: Request, session: SessionDep, state: StateDep, reviewer: PageReviewerDep,
     form: BulkApprovalForm, kept: ListKeptForm = "",
 ) -> RedirectResponse:  # fmt: skip
     """Approve the campaign's pending drafts at once (see drafts.approve_pending); the flagged ones stay, and so do

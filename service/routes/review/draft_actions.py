@@ -16,7 +16,7 @@ from service import drafts as draft_ops
 from service import refreshed_facts
 from service.bounds import COUNT_MAX
 from service.db.models import Customer, Draft
-from service.deps import ApiKeyDep, ReviewerDep, SessionDep, StateDep
+from service.deps import ApiKeyDep, PageReviewerDep, SessionDep, StateDep
 from service.errors import Conflict, InvalidInput, NotFound, Problem, TailorError, as_told
 from service.review import PREFIX
 from service.routes.review.campaign_pages import list_of, listed_query
@@ -100,7 +100,7 @@ def _refused(
 
 @router.post("/drafts/{draft_id}/approve", response_model=None)
 def approve(
-    draft_id: DatabaseId, request: Request, session: SessionDep, state: StateDep, reviewer: ReviewerDep,
+    draft_id: DatabaseId, request: Request, session: SessionDep, state: StateDep, reviewer: PageReviewerDep,
     variant_id: Annotated[DatabaseId | None, Form()] = None, comment: Annotated[str, Form()] = "",
     override_checks: Annotated[bool, Form()] = False, expected_revision: RevisionForm = None, whose: WhoseForm = None,
     listed: ListedForm = "",
@@ -118,7 +118,7 @@ def approve(
 
 @router.post("/drafts/{draft_id}/reject", response_model=None)
 def reject(
-    draft_id: DatabaseId, request: Request, session: SessionDep, reviewer: ReviewerDep,
+    draft_id: DatabaseId, request: Request, session: SessionDep, reviewer: PageReviewerDep,
     comment: Annotated[str, Form()] = "", expected_revision: RevisionForm = None, whose: WhoseForm = None,
     listed: ListedForm = "",
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
@@ -134,7 +134,7 @@ def reject(
 
 @router.post("/drafts/{draft_id}/reopen", response_model=None)
 def reopen(
-    draft_id: DatabaseId, request: Request, session: SessionDep, state: StateDep, reviewer: ReviewerDep,
+    draft_id: DatabaseId, request: Request, session: SessionDep, state: StateDep, reviewer: PageReviewerDep,
     comment: Annotated[str, Form()] = "", expected_revision: RevisionForm = None, whose: WhoseForm = None,
     listed: ListedForm = "",
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
@@ -147,7 +147,7 @@ def reopen(
 
 @router.post("/drafts/{draft_id}/refresh-facts", response_model=None)
 def refresh_facts(
-    draft_id: DatabaseId, request: Request, session: SessionDep, state: StateDep, reviewer: ReviewerDep,
+    draft_id: DatabaseId, request: Request, session: SessionDep, state: StateDep, reviewer: PageReviewerDep,
     expected_revision: RevisionForm = None, whose: WhoseForm = None, listed: ListedForm = "",
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
     """Render the draft's email again with the catalog's facts of now, its copy kept (refreshed_facts.refresh_facts)."""
@@ -190,7 +190,7 @@ def suggest(
 @router.post("/drafts/{draft_id}/variants/{variant_id}/edit", response_model=None)
 def edit(
     draft_id: DatabaseId, variant_id: DatabaseId, request: Request, session: SessionDep, state: StateDep,
-    reviewer: ReviewerDep,
+    reviewer: PageReviewerDep,
     subject: Annotated[str, Form()] = "", preheader: Annotated[str, Form()] = "", intro: Annotated[str, Form()] = "",
     product_line: Annotated[list[str] | None, Form()] = None, expected_revision: RevisionForm = None,
     whose: WhoseForm = None, listed: ListedForm = "",

@@ -9,9 +9,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from service.auth import SESSION_HOURS, close_session, open_session, verify_key
 from service.db.models import Draft
-from service.deps import REVIEW_COOKIE, ApiKeyDep, SessionDep, StateDep
+from service.deps import REVIEW_COOKIE, ApiKeyDep, SessionDep, StateDep, get_state
 from service.errors import Unauthorized
-from service.review import PREFIX, SESSION_ENDED, address, after_login, templates
+from service.review import PREFIX, REVIEWING_AS, SESSION_ENDED, address, after_login, templates
 from service.review.resend import CARRIED_MAX, CarriedForm, read_carried, target_named
 from service.routes.review.campaign_pages import NOT_DONE_COOKIE, NOT_DONE_SECONDS, list_page, offered_again
 from service.routes.review.draft_pages import copy_locale
@@ -58,6 +58,14 @@ def session_ended_login(request: Request, carried: CarriedForm) -> HTMLResponse:
         "carried": carried.as_field(),
     }  # fmt: skip
     return templates.TemplateResponse(request, "login.html", context, status_code=401)
+
+
+def offered_to_reviewer_now(request: Request, carried: CarriedForm) -> RedirectResponse:
+    """A form refused for coming from a page shown to another reviewer than the one signed in now (ReviewerChanged),
+    kept for the page that offers it again (resend_page), by a redirect as after a login: to the person at the tab,
+    who reads there who is signed in, and sends it as them or leaves it."""
+    get_state(request).kept_forms.keep(request.cookies[REVIEW_COOKIE], carried)
+    return to_page(request, RESEND_PAGE)
 
 
 @router.post("/login", response_model=None)
@@ -120,8 +128,9 @@ def _over_https(request: Request) -> bool:
 def resend_page(
     request: Request, session: SessionDep, state: StateDep, _key: ApiKeyDep
 ) -> HTMLResponse | RedirectResponse:
-    """The form the login carried into this session, to be checked and sent again (service.review.resend), while it
-    is kept; else the campaigns. "Leave it" leads to the page it was sent from, in the list it was opened from."""
+    """The form the login carried into this session, or one refused for coming from a page shown to another reviewer
+    (offered_to_reviewer_now: the page says so), to be checked and sent again (service.review.resend), while it is
+    kept; else the campaigns. "Leave it" leads to the page it was sent from, in the list it was opened from."""
     form = state.kept_forms.kept(request.cookies.get(REVIEW_COOKIE))
     if form is None:
         return to_page(request, PREFIX)
@@ -130,8 +139,10 @@ def resend_page(
     products = [str(item.get("name", "")) for item in (draft.recommendations or [])] if draft is not None else []
     whose = target_named(form, draft)
     labels = {variant.id: variant.label for variant in draft.variants} if draft is not None else {}
+    shown_to, signed_in = form.value(REVIEWING_AS), getattr(request.state, "reviewer", "")
     context = {"form": form, "lang": lang, "products": products, "whose": whose,
-               "what": form.what_it_does(whose, labels), "leave": list_page(form)}  # fmt: skip
+               "what": form.what_it_does(whose, labels), "leave": list_page(form),
+               "shown_to": shown_to if shown_to != signed_in else None}  # fmt: skip
     return templates.TemplateResponse(request, "resend.html", context)
 
 
