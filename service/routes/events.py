@@ -60,11 +60,11 @@ def _refusals(engine: Engine, events: list[tuple[int, Any]]) -> list[dict[str, A
     ]  # fmt: skip
 
 
-router = APIRouter(tags=["events"], responses=errors(*KEYED, 413), route_class=EventsRoute)
+router = APIRouter(tags=["events"], responses=errors(*KEYED), route_class=EventsRoute)
 
 
 # Fields left out stay out (`skipped` with none skipped, the way an event did not name its send), as ever.
-@router.post("/events", response_model=EventsRecorded, response_model_exclude_unset=True)
+@router.post("/events", response_model=EventsRecorded, response_model_exclude_unset=True, responses=errors(413))
 def post_events(body: EventsIn, session: RecordingSessionDep, _key: ApiKeyDep) -> dict:
     """Record delivery, open, click, conversion and unsubscribe events of sent email, each naming its send by
     `send_id` or `message_id` (the email's Message-ID, with or without its angle brackets). An open or a click your

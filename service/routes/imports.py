@@ -18,7 +18,8 @@ from service.routes.responses import KEYED, errors
 from service.schemas import ErrorOut, ImportResult, JobStarted, SettledDateOrderOut
 from service.settings import home_settings
 
-router = APIRouter(prefix="/imports", tags=["import"], responses=errors(*KEYED, 413, 507))
+# Only the upload takes a body (413) and writes to the disk (507): the date orders' GET and DELETE listed both too.
+router = APIRouter(prefix="/imports", tags=["import"], responses=errors(*KEYED))
 
 BACKGROUND = "answer 202 at once and import the file in a job (`import`) that GET /jobs/{id} follows"
 DATES = (
@@ -77,6 +78,7 @@ async def one_file(request: Request, _key: ApiKeyDep) -> None:
         status.HTTP_200_OK: {"description": "The file was imported in the request"},
         status.HTTP_202_ACCEPTED: {"model": JobStarted, "description": "With `background=true`: the import's job"},
         status.HTTP_409_CONFLICT: {"model": ErrorOut, "description": WRITTEN_MEANWHILE},
+        **errors(413, 507),
     },
 )
 def import_file(

@@ -37,6 +37,22 @@ def test_every_operation_that_takes_a_body_documents_the_413_it_answers_for_one_
         assert ErrorOut.model_validate(answer.json()).error == "ContentTooLarge"
 
 
+def test_only_the_operations_that_can_answer_a_413_or_a_507_list_it(client):
+    """GET /imports/date-orders and DELETE /imports/date-orders/{kind} listed 413 (a body too large) and 507 (a full
+    disk), as the imports router listed both for each of its routes: neither takes a body, nor writes to the disk.
+    A 413 is listed where there is a body; a 507 where the operation writes a file: an upload (staged), a model's
+    pointer, an erasure (the models that held the customer, rewritten), the unsubscribe link's page and form (a
+    signing key made again when it was lost)."""
+    document = client.get("/openapi.json").json()
+    for method, path, op in _operations(document):
+        assert ("413" in op["responses"]) == ("requestBody" in op), (method, path)
+    writing = {(method, path) for method, path, op in _operations(document) if "507" in op["responses"]}
+    assert writing == {
+        ("post", "/imports/{kind}"), ("post", "/models/{kind}/current"), ("delete", "/customers/{customer_id}"),
+        ("get", "/unsubscribe/{token}"), ("post", "/unsubscribe/{token}"),
+    }  # fmt: skip
+
+
 def _fits(document: dict, schema: dict, body) -> None:
     """Assert that ``body`` has the shape ``schema`` documents: the fields it names and needs, no others, down
     through its objects and lists (types are the models' own business)."""
