@@ -65,5 +65,5 @@ def import_orders(session: Session, rows: pd.DataFrame, progress: Report) -> Imp
     ids = known_ids(known, zip(records.order_id, records.product_id, records.kind, strict=True), len(records))
     stored = pd.DataFrame([line[3:] for line in stored_lines], columns=["id", *values])
     same = same_as_stored(records, ids, stored)
-    write_frame(session, Interaction, records[~same], ids[~same], progress, already=int(same.sum()))
+    write_frame(session, Interaction, records[~same], ids[~same], progress, "order lines", already=int(same.sum()))
     return summary_of("orders", ids, same)

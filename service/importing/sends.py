@@ -89,7 +89,7 @@ def import_sends(session: Session, rows: pd.DataFrame, progress: Report) -> Impo
     rewritten = [int(i) for i in ids[ids.notna().to_numpy() & ~same]]
     for batch in batches(rewritten):
         session.execute(delete(Event).where(Event.id.in_(_file_made_events(batch))))
-    write_frame(session, Send, records[~same], ids[~same], progress, already=int(same.sum()))
+    write_frame(session, Send, records[~same], ids[~same], progress, "sends", already=int(same.sum()))
     send_ids = rows.send_id.map(known_keys(session, Send.external_id, Send.id, records.external_id))
     written = ~same
     for kind, _ in FILE_OUTCOMES:

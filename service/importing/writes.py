@@ -77,14 +77,15 @@ def upsert(
     existing: dict[str, int] | None = None,
 ) -> ImportSummary:  # fmt: skip
     """Insert the records whose `key` is new, update the others, and report them written as `write_frame`
-    does; `existing` (key -> id of the stored row) when the caller has already looked the keys up."""
+    does, as ``kind`` (the file's: products); `existing` (key -> id of the stored row) when the caller has already
+    looked the keys up."""
     if existing is None:
         existing = known_keys(session, getattr(model, key), model.id, (r[key] for r in records))
     new = [r for r in records if r[key] not in existing]
     known = [{"id": existing[r[key]], **r} for r in records if r[key] in existing]
     changed = _changed(session, model, known)
     write_rows(session, model, new, changed)
-    progress(len(records), len(records), f"writing {model.__tablename__}")
+    progress(len(records), len(records), f"writing {kind}")
     return ImportSummary(kind, len(records), len(new), len(changed), len(known) - len(changed))
 
 
@@ -132,16 +133,17 @@ def write_rows(session: Session, model, new: list[dict], changed: list[dict]) ->
 
 
 def write_frame(
-    session: Session, model, records: pd.DataFrame, ids: pd.Series, progress: Report, already: int = 0
+    session: Session, model, records: pd.DataFrame, ids: pd.Series, progress: Report, what: str, already: int = 0
 ) -> None:
     """Insert the rows without an id and update the others, ``WRITE_BATCH`` rows at a time, so that memory
     stays bounded whatever the file's size (the caller's transaction still makes it all or nothing); ``already``:
-    the rows of the chunk that are done without a write (unchanged), counted done in the progress."""
+    the rows of the chunk that are done without a write (unchanged), counted done in the progress, which calls
+    them ``what`` in the shop's words ("order lines", not the table's "interactions")."""
     ids = ids.set_axis(records.index)
     new, changed = records[ids.isna().to_numpy()], records[ids.notna().to_numpy()]
     changed = changed.assign(id=ids[ids.notna()].astype("int64"))
     # Inserts go through Core: the ORM's bulk path adds about as much time again as SQLite's own work.
-    written, message = already, f"writing {model.__tablename__}"
+    written, message = already, f"writing {what}"
     for frame, statement in ((new, model.__table__.insert()), (changed, update(model))):
         for start in range(0, len(frame), WRITE_BATCH):
             batch = frame.iloc[start : start + WRITE_BATCH]

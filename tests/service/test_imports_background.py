@@ -132,7 +132,9 @@ def test_a_bad_file_fails_its_job_with_the_problems_the_request_answers(client, 
 
 def test_the_job_shows_rows_written_while_it_writes(client, engine, tailor_home, monkeypatch):
     """Written in batches of 3 here; the job stops before its 2nd and 4th batch while the test reads its status.
-    SQLite's write lock is the job's meanwhile, so the figures come from memory (Progress)."""
+    SQLite's write lock is the job's meanwhile, so the figures come from memory (Progress). The rows are named as
+    the shop knows them, order lines, as the other kinds' are (customers, products, sends): the message said
+    "writing interactions", the table's name."""
     from service.importing import writes
 
     monkeypatch.setattr(writes, "WRITE_BATCH", 3)
@@ -174,12 +176,12 @@ def test_the_job_shows_rows_written_while_it_writes(client, engine, tailor_home,
         for _reached, go in gates.values():
             go.set()
     assert seen == [
-        ("running", 3, n, 0.25, "writing interactions"),
-        ("running", 9, n, 0.75, "writing interactions"),
+        ("running", 3, n, 0.25, "writing order lines"),
+        ("running", 9, n, 0.75, "writing order lines"),
     ]
     job = wait_for_job(client, job_id, timeout=60)
     assert (job["status"], job["done"], job["total"], job["result"]["inserted"]) == ("succeeded", n, n, n)
-    assert job["message"] == f"imported {n} rows of orders: {n} new, 0 updated"  # it kept saying "writing interactions"
+    assert job["message"] == f"imported {n} rows of orders: {n} new, 0 updated"  # it kept saying "writing order lines"
     assert _count(engine, Interaction) == n and _staged_files(tailor_home) == []
 
 
@@ -206,12 +208,12 @@ def test_a_restarted_server_fails_a_stranded_import_and_removes_its_upload(engin
         last_beat = utcnow() - timedelta(minutes=1)
         worker = f"{socket.gethostname()}:{dead}"
         session.add(Job(id=job_id, kind="import", status="running", worker=worker, heartbeat_at=last_beat,
-                        message="writing interactions"))  # fmt: skip
+                        message="writing order lines"))  # fmt: skip
 
     with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as client:
         job = client.get(f"/jobs/{job_id}").json()
     assert job["status"] == "failed" and job["error"] == interrupted("import")
-    assert job["message"] == f"failed: {interrupted('import')}"  # not still "writing interactions"
+    assert job["message"] == f"failed: {interrupted('import')}"  # not still "writing order lines"
     assert not stranded.parent.exists() and live.exists()
 
 
