@@ -19,7 +19,7 @@ from service.clock import as_text, utcnow
 from service.db.batches import batches
 from service.db.models import AudienceSnapshot, Customer, Event, Interaction, Job, Send, profile_columns
 from service.db.session import session_scope
-from service.errors import NotReady
+from service.errors import JobCancelled, NotReady
 from service.pipeline import frames
 from service.pipeline.model_store import current_folder, publish, read_metadata
 from service.pipeline.stored_bounds import refuse_lines_past_bounds
@@ -561,8 +561,35 @@ def train_all(progress: ProgressFn, engine: Engine, model: str | None = None, tu
     stages = _Stages(progress, len(steps), STEP_SHARE)
     results: dict[str, Any] = {}
     for index, (name, step) in enumerate(steps):
-        within = stages.within(index, f"training {name}")
-        within(0, 1)
-        results[name] = step(within)
+        held: list[JobCancelled] = []
+        try:
+            within = stages.within(index, f"training {name}")
+            within(0, 1)
+            results[name] = step(_ended_step_kept(within, held))
+            if held:
+                raise held[0]
+        except (JobCancelled, KeyboardInterrupt) as stopped:
+            # the steps finished are kept (the profiles committed, a model published and in use): the cancelled
+            # job's result says which, as a finished training's does, and which were not done (it said `{}`)
+            stopped.done_before = {**results, "not_done": [later for later, _ in steps[len(results) :]]}
+            raise
     progress(stages.total, stages.total, "trained")
     return {**results, "data_marker": marker}
+
+
+def _ended_step_kept(listener: FitProgress, held: list[JobCancelled]) -> FitProgress:
+    """``listener`` for a step of train_all whose last report (done of done: its profiles committed, its model
+    published) is no place to stop: a cancel heard there goes to ``held``, for train_all to raise once the step has
+    returned what it did, so that the cancelled job's result names the step among those done, not among those not
+    done while its model was in use."""
+
+    def heard(done: int, total: int, detail: str = "") -> None:
+        try:
+            listener(done, total, detail)
+        except JobCancelled as cancelled:
+            if done < total:
+                raise
+            held.append(cancelled)
+
+    heard.during_write_transaction = listener.during_write_transaction  # type: ignore[attr-defined]
+    return heard

@@ -153,3 +153,38 @@ def test_a_home_that_cannot_be_written_is_told_before_anything_is_trained(engine
     finally:
         home_settings.cache_clear()
     assert heard == []  # no step began
+
+
+@pytest.mark.parametrize("cancelled_at", ["training engagement", "training recommender: saved"])
+def test_a_cancelled_training_s_result_names_the_steps_it_finished_and_kept(engine, demo_files, cancelled_at):
+    """A training cancelled before its engagement model answered `result: {}`, though its audience was recomputed
+    and its recommender published and in use: a client could not tell what the job had done. A cancel heard as the
+    recommender told it was saved (its step's last report) counts it among the steps done, as it is in use."""
+    from service import importing
+    from service.db.models import Job
+    from service.db.session import session_scope
+    from service.errors import JobCancelled
+    from service.jobs.runner import _create_job, _run, request_cancel
+    from service.pipeline.training import train_all
+
+    with session_scope(engine) as session:
+        for kind in ("customers", "products", "orders"):
+            importing.import_file(session, kind, demo_files[kind])
+    job_id = _create_job(engine, "train")
+
+    def cancel_at(_done: int, _total: int, message: str = "") -> None:
+        if message.startswith(cancelled_at):
+            request_cancel(engine, job_id)
+
+    with pytest.raises(JobCancelled):
+        _run(engine, job_id, train_all, {"engine": engine, "model": "popularity"}, cancel_at)
+    with session_scope(engine) as session:
+        job = session.get(Job, job_id)
+        status, result = job.status, job.result
+    assert status == "cancelled"
+    assert set(result) == {"audience", "recommender", "not_done"} and result["not_done"] == ["engagement"]
+    assert result["audience"]["customers"] > 0 and result["recommender"]["model"] == "popularity"
+    models_dir = home_settings().models_dir
+    assert result["recommender"]["in_use"]
+    assert current_folder(models_dir, "recommender").name == result["recommender"]["version"]
+    assert current_folder(models_dir, "engagement") is None
