@@ -19,7 +19,11 @@ class ProblemOut(BaseModel):
 class ErrorOut(BaseModel):
     """The body of every error answer (and a failed job's `result` when it refused its input)."""
 
-    error: str = Field(description="the kind of error: NotFound, Conflict, NotReady, InvalidRequest, ...")
+    error: str = Field(
+        description="the kind of error, the most specific (README, Errors, lists each with its status): one that "
+        "refines another has its status (CampaignNotFound: 404, as NotFound), so a client acts on the status first; a "
+        "422 is a request refused as sent, InvalidRequest for its form, InvalidInput for its content"
+    )
     message: str = Field(description="what went wrong and what to do, in one line for a person")
     problems: list[ProblemOut] = Field(
         default_factory=list, description="with 422: each refused field, or file row and column; else empty"
