@@ -34,7 +34,9 @@ def customers_erase(
         bought = erase_for_good(session, engine, home_settings().models_dir, customer_id)
     typer.echo(f"erased customer {customer_id}: an import leaves them out until `tailor customers lift-erasure`")
     if bought:
-        typer.echo("the segments' figures count their orders until `tailor audience refresh` recomputes them")
+        typer.echo(
+            "the segments' figures that counted their orders are deleted: `tailor audience refresh` recomputes them"
+        )
 
 
 def customers_lift_erasure(

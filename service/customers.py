@@ -31,7 +31,7 @@ from service.errors import Conflict, InvalidInput, NotFound, Problem
 from service.forecasts import mark_stale_for_customers
 from service.pipeline.model_store import forget_erased, mark_erasure
 from service.schemas import CustomerOut, ProductOut, Recommendation
-from service.segments import NO_ORDERS, segment_named
+from service.segments import NO_ORDERS, forget_in_snapshots, segment_named
 from service.settings import CampaignSettings
 
 if TYPE_CHECKING:
@@ -70,9 +70,11 @@ def erase_customer(session: Session, external_id: str) -> bool:
     service.erasures), so that importing the shop's files again does not bring them back and mail them, until the shop
     lifts the erasure for someone who signed up again. The answers kept for idempotent retries and the job rows that
     named them forget them (service.erasures.forget_in_records). The forecasts of campaigns that held a draft of theirs
-    are recomputed. Refused (Conflict) while a campaign is being generated, which may be writing their draft. The
-    trained models hold their interactions until the next training, and the segments' figures (GET /segments) their
-    orders until the next audience refresh. Whether they had bought or returned anything, which those figures count."""
+    are recomputed. The stored audience snapshots whose figures counted their orders are deleted
+    (service.segments.forget_in_snapshots): until the next audience refresh, GET /segments serves the latest one left,
+    from before their first order, if any. Refused (Conflict) while a campaign is being generated, which may be
+    writing their draft. The trained models hold their interactions until the next training. Whether they had
+    bought or returned anything."""
     # On SQLite, what is read below (their sends, whose Message-IDs are kept) is decided on under the database's
     # write lock: read before, a send committed meanwhile was deleted with them, its Message-ID not kept.
     take_the_write_lock(session)
@@ -107,14 +109,16 @@ def erase_customer(session: Session, external_id: str) -> bool:
     keep_erasure(session, customer)
     forget_in_records(session, customer.external_id, customer.email)
     session.flush()
-    bought = session.scalar(
-        select(Interaction.id)
-        .where(Interaction.customer_id == customer.id, Interaction.kind.in_(("purchase", "return")))
-        .limit(1)
+    first_ordered = session.scalar(
+        select(func.min(Interaction.timestamp)).where(
+            Interaction.customer_id == customer.id, Interaction.kind.in_(("purchase", "return"))
+        )
     )
+    if first_ordered is not None:
+        forget_in_snapshots(session, first_ordered)
     session.expunge(customer)
     session.execute(delete(Customer).where(Customer.id == customer.id))
-    return bought is not None
+    return first_ordered is not None
 
 
 def erase_for_good(session: Session, engine: Engine, models_dir: Path, external_id: str) -> bool:
@@ -122,7 +126,8 @@ def erase_for_good(session: Session, engine: Engine, models_dir: Path, external_
     /customers/{id} and `tailor customers erase` do: the models' erasure mark is written before the commit (a mark
     that cannot be written fails the erasure, nothing erased), the model versions trained before are deleted once
     it is committed, and on SQLite the write-ahead log that held the customer's rows as they were is emptied. Whether
-    they had bought or returned anything: the segments' figures count it until the audience is recomputed."""
+    they had bought or returned anything: the segments' figures that counted it are gone until the audience is
+    recomputed."""
     bought = erase_customer(session, external_id)
     mark_erasure(models_dir)
     session.commit()

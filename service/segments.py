@@ -12,15 +12,21 @@ Each audience refresh (after an orders import, or training) computes them with t
 GET /segments serves the latest, with its ``as_of`` and ``computed_at``, and each segment's ``customers`` as they are
 now: those ``GET /customers?segment=`` lists (customers imported since the refresh have no orders, and count under
 ``no_orders``; an erased customer no longer counts).
+
+An erasure deletes every stored snapshot whose figures counted the erased customer's orders or returns
+(``forget_in_snapshots``): no snapshot keeps which segment each customer was in, and segments and retention rank
+customers against each other, so their part cannot be taken out exactly; nor does a size of segment hide it, as the
+orders Tailor still holds add up to each old figure without them. A snapshot from before they first bought counted
+them only as one more customer without orders, and stays.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from audience.rfm import NO_ORDERS, segment_description, segment_label
@@ -116,6 +122,13 @@ def latest_segments(session: Session) -> list[dict[str, Any]]:
         }  # fmt: skip
         for row in rows
     ]
+
+
+def forget_in_snapshots(session: Session, first_ordered: datetime) -> None:
+    """Delete the audience snapshots whose figures counted the orders of a customer being erased, who first bought
+    or returned something at ``first_ordered``: those as of a later day, as a snapshot counts the orders before its
+    as-of day (see the module docstring)."""
+    session.execute(delete(AudienceSnapshot).where(AudienceSnapshot.as_of > first_ordered.date()))
 
 
 def _description(segment: str) -> str:

@@ -206,8 +206,9 @@ def erase_customer(customer_id: str, session: SessionDep, state: StateDep, _key:
     customer id and address are kept, nothing readable, so that an import does not bring them back (POST
     /erasures/lift lets them in again). Refused (409) while a campaign is being generated. The model versions
     trained before are deleted but the current ones, which forget them at the next training (POST /train); on
-    SQLite, the write-ahead log that held their rows as they were is emptied. An audience refresh is queued for a
-    customer who had bought (GET /jobs?kind=audience), which recomputes the segments' figures without them: until
-    then GET /segments counts their orders and spend."""
+    SQLite, the write-ahead log that held their rows as they were is emptied. For a customer who had bought, the
+    stored audience refreshes whose figures counted their orders are deleted, and a refresh is queued (GET
+    /jobs?kind=audience), which recomputes the segments' figures without them: until then GET /segments serves the
+    latest refresh from before their first order (its as_of says which), or nothing."""
     if customer_ops.erase_for_good(session, state.engine, state.models.models_dir, customer_id):
         submit_audience_refresh(state.jobs, state.engine)

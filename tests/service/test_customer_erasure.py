@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+import errno
 import sqlite3
 import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from service.db.models import Campaign, Customer, Draft, Event, Interaction, Send
+from service.db.models import AudienceSnapshot, Campaign, Customer, Draft, Event, Interaction, Send
 from service.db.session import session_scope
 from tests.service.conftest import generated_campaign, trained_shop, upload, wait_for_job
 
@@ -495,3 +496,57 @@ def test_the_segments_figures_are_recomputed_without_an_erased_customer(client, 
     assert sum(row["customers"] for row in after.values()) == sum(row["customers"] for row in before.values()) - 1
     assert sum(row["orders"] for row in after.values()) < sum(row["orders"] for row in before.values())
     assert sum(row["revenue"] for row in after.values()) < sum(row["revenue"] for row in before.values())
+
+
+def _snapshots(engine) -> dict[int, tuple[str, float]]:
+    """Each stored audience snapshot's id: its as-of day and the revenue its segments add up to."""
+    with session_scope(engine) as session:
+        return {
+            snapshot.id: (snapshot.as_of.isoformat(), sum(row["revenue"] for row in snapshot.segments))
+            for snapshot in session.scalars(select(AudienceSnapshot).order_by(AudienceSnapshot.id))
+        }
+
+
+def _orders_refreshed(client, orders: str) -> None:
+    imported = _imported(client, "orders", orders)
+    assert wait_for_job(client, imported["audience_job_id"])["status"] == "succeeded"
+
+
+def _erased_and_refreshed(client, customer_id: str) -> None:
+    (before,) = client.get("/jobs", params={"kind": "audience", "limit": 1}).json()
+    assert client.delete(f"/customers/{customer_id}").status_code == 204
+    (refresh,) = client.get("/jobs", params={"kind": "audience", "limit": 1}).json()
+    assert refresh["id"] != before["id"] and wait_for_job(client, refresh["id"])["status"] == "succeeded"
+
+
+def test_no_stored_audience_snapshot_keeps_the_figures_of_an_erased_customer(client, engine, monkeypatch):
+    """The audience refreshes before an erasure stayed stored for TAILOR_JOBS_KEEP_DAYS with the erased customer's
+    orders in their figures: January's said the shop's customers had spent 15 where the orders left add up to 5,
+    so c2 had spent 10, whatever the size of their segment. A snapshot from before the customer first bought
+    counted no order of theirs, and stays."""
+    _imported(client, "customers", CUSTOMERS_FILE)
+    _imported(
+        client, "products", "sku,name,category,price,currency,description,url,in_stock\nT1,Tea,tea,5,EUR,,,true\n"
+    )
+    header = "order_id,customer_id,product_id,quantity,amount,timestamp\n"
+    _orders_refreshed(client, header + "o1,c1,T1,1,5,2026-01-03\no2,c2,T1,2,10,2026-01-04\n")
+    _orders_refreshed(client, header + "o3,c3,T1,1,5,2026-02-01\no4,c1,T1,1,5,2026-02-02\n")
+    january, february = _snapshots(engine).items()
+    assert (january[1], february[1]) == (("2026-01-05", 15.0), ("2026-02-03", 25.0))
+
+    def disk_full(_models_dir) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patched:  # an erasure that fails leaves everything as it was
+        patched.setattr("service.customers.mark_erasure", disk_full)
+        assert client.delete("/customers/c3").status_code == 507
+    assert client.get("/customers/c3").status_code == 200
+    assert list(_snapshots(engine).items()) == [january, february]
+
+    _erased_and_refreshed(client, "c3")  # first bought on 1 February: the January refresh counted no order of theirs
+    january_kept, *after_c3 = _snapshots(engine).items()
+    assert january_kept == january and [figures for _, figures in after_c3] == [("2026-02-03", 20.0)]
+
+    _erased_and_refreshed(client, "c2")  # bought in January: every refresh until the erasure counted them
+    assert list(_snapshots(engine).values()) == [("2026-02-03", 10.0)]
+    assert sum(row["revenue"] for row in client.get("/segments").json()) == 10.0
