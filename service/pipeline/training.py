@@ -19,6 +19,7 @@ from service.clock import as_text, utcnow
 from service.db.batches import batches
 from service.db.models import AudienceSnapshot, Customer, Event, Interaction, Job, Send, profile_columns
 from service.db.session import session_scope
+from service.erasures import Erasures, id_digest
 from service.errors import JobCancelled, NotReady
 from service.pipeline import frames
 from service.pipeline.model_store import current_folder, publish, read_metadata
@@ -75,6 +76,7 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
     horizon_days = settings.horizon_days
     with session_scope(engine) as session:
         report(0, 100, "reading orders")
+        erased_before = Erasures.read(session)  # before the orders: one erased after them is counted in the figures
         as_of = frames.audience_as_of(session)
         refuse_lines_past_bounds(session, before=as_of)  # named here, not as a NaN deep in the models
         orders = frames.orders_frame(session, before=as_of)  # a past as-of day (a backtest) sees none after it
@@ -107,7 +109,7 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
         # its reasons takes a few KB, too much to hold for every customer of a big shop at once.
         with during_write_transaction(progress):
             try:
-                segment_of = _save_profiles(session, ids, profiles, orders, as_of, horizon_days, report)
+                segment_of = _save_profiles(session, ids, profiles, orders, as_of, horizon_days, report, erased_before)
                 session.commit()  # before the held progress is written, from another connection
             except BaseException:  # a cancel or an error: the lock goes before the held figures are written
                 session.rollback()
@@ -132,10 +134,19 @@ def _refuse_a_day_before_every_order(session, as_of: date) -> None:
 
 
 def _save_profiles(
-    session, ids: dict[str, int], profiles: pd.DataFrame, orders: pd.DataFrame, as_of: date, horizon_days: int, report
+    session,
+    ids: dict[str, int],
+    profiles: pd.DataFrame,
+    orders: pd.DataFrame,
+    as_of: date,
+    horizon_days: int,
+    report,
+    erased_before: Erasures,
 ) -> list[str | None]:
-    """Write every customer's segment and profile, a batch at a time, and the audience snapshot; each customer's
-    segment, in the order of ``ids``."""
+    """Write every customer's segment and profile, a batch at a time, and the audience snapshot, unless a customer
+    whose orders it counts was erased since ``erased_before`` was read (the erasure deleted the snapshots that
+    counted them, and queued the refresh that counts them no more); each customer's segment, in the order of
+    ``ids``."""
     segment_of: list[str | None] = []
     returned_whole = set(orders.attrs.get(RETURNED_WHOLE, ()))  # frames.orders_frame names them
     for batch in batches(ids.items()):
@@ -154,15 +165,26 @@ def _save_profiles(
     segments_of = pd.DataFrame({"customer_id": list(ids), "segment": segment_of})
     if "recency_days" in profiles:
         segments_of["recency_days"] = profiles["recency_days"].reindex(list(ids)).to_numpy()
-    session.add(
-        AudienceSnapshot(
-            as_of=as_of, horizon_days=horizon_days,
-            segments=segment_kpis(segments_of, orders, pd.Timestamp(as_of), horizon_days),
-        )
-    )  # fmt: skip
+    # Checked once every profile is written: an erasure of a customer written here has committed before (it held
+    # their row, or SQLite's one write lock) or waits for this commit.
+    if _erased_since(session, erased_before, set(orders["customer_id"].unique()) | returned_whole):
+        log.info("audience snapshot not stored: a customer it counted was erased while it was computed")
+    else:
+        session.add(
+            AudienceSnapshot(
+                as_of=as_of, horizon_days=horizon_days,
+                segments=segment_kpis(segments_of, orders, pd.Timestamp(as_of), horizon_days),
+            )
+        )  # fmt: skip
     if (since := JobSettings().kept_since()) is not None:  # the new one is the latest: GET /segments serves it
         session.execute(delete(AudienceSnapshot).where(AudienceSnapshot.computed_at < since))
     return segment_of
+
+
+def _erased_since(session, erased_before: Erasures, counted: set[str]) -> bool:
+    """Whether a customer of ``counted`` (their ids) was erased since ``erased_before`` was read."""
+    erased_since = Erasures.read(session).ids - erased_before.ids
+    return bool(erased_since) and any(id_digest(customer) in erased_since for customer in counted)
 
 
 def _profile_updates(

@@ -14,7 +14,7 @@ from audience.batch import audience_from_file
 from audience.errors import InvalidOrders
 from evals.datasets import available, data_path
 from recommenders.reorder import buyer_counts
-from service.db.models import Customer
+from service.db.models import AudienceSnapshot, Customer
 from service.db.session import session_scope
 from service.errors import InvalidInput
 from service.importing import import_file, import_frame
@@ -94,6 +94,33 @@ def test_a_customer_erased_while_the_audience_is_profiled_leaves_the_others_refr
     refresh_audience(engine, erase_c1_before_the_writes)
     profiles = _profiles(engine)
     assert list(profiles) == ["c2"] and profiles["c2"]["frequency"] == 1
+
+
+def test_a_refresh_that_read_the_orders_before_an_erasure_stores_no_snapshot_of_them(engine):
+    """A refresh reads the orders, then writes: a customer erased in between was counted in the audience snapshot it
+    stored after the erasure, which had deleted those that counted them, and it kept their figures for
+    TAILOR_JOBS_KEEP_DAYS."""
+    from service.customers import erase_customer
+
+    _load(engine)
+    refresh_audience(engine)
+
+    def erase_c1_before_the_writes(_done: int, _total: int, message: str = "") -> None:
+        if message == "saving profiles":
+            with session_scope(engine) as session:
+                erase_customer(session, "c1")
+
+    refresh_audience(engine, erase_c1_before_the_writes)
+    assert _revenue_stored(engine) == []
+    refresh_audience(engine)
+    assert _revenue_stored(engine) == [7.5]  # c2's: o2, and o3 less its return
+
+
+def _revenue_stored(engine) -> list[float]:
+    """The revenue that each stored audience snapshot's segments add up to, oldest first."""
+    with session_scope(engine) as session:
+        snapshots = session.scalars(select(AudienceSnapshot).order_by(AudienceSnapshot.id))
+        return [sum(row["revenue"] for row in snapshot.segments) for snapshot in snapshots]
 
 
 def test_an_audience_as_of_a_day_before_every_order_is_refused(engine, monkeypatch):
