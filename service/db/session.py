@@ -145,7 +145,7 @@ def configured_engine(migrate: Callable[[Engine], None]) -> Engine:
     url = settings.resolved_url()
     try:
         shown = make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is no number (":5432x"), a traceback before
         raise DatabaseUnavailable(
             "DATABASE_URL is not a database URL; give one such as sqlite:///var/tailor.db or "
             "postgresql+psycopg://user:password@host/db"
@@ -158,6 +158,11 @@ def configured_engine(migrate: Callable[[Engine], None]) -> Engine:
         )
     try:
         engine = make_engine(url, settings.echo, settings.connect_timeout_seconds)
+    except (NoSuchModuleError, ModuleNotFoundError) as error:  # the engine imports its driver as it is made
+        raise DatabaseUnavailable(
+            f"The database {shown} needs a driver that is not installed ({error}); for PostgreSQL install the "
+            "`postgres` extra (pip install -e '.[postgres]'), whose driver is psycopg: postgresql+psycopg://..."
+        ) from None
     except OSError as error:  # a SQLite file whose folder cannot be made or written: it said only the path's error
         fix = (
             "give DATABASE_URL a file in a folder Tailor can write"
@@ -168,11 +173,6 @@ def configured_engine(migrate: Callable[[Engine], None]) -> Engine:
         raise DatabaseUnavailable(f"The database {shown} cannot be made: {error.filename}: {reason}; {fix}") from None
     try:
         migrate(engine)
-    except (NoSuchModuleError, ModuleNotFoundError) as error:
-        raise DatabaseUnavailable(
-            f"The database {shown} needs a driver that is not installed ({error}); for PostgreSQL install the "
-            "`postgres` extra: pip install -e '.[postgres]'"
-        ) from None
     except OperationalError as error:
         reason = " ".join(str(error.orig or error).split())[:300]
         raise DatabaseUnavailable(f"The database {shown} cannot be reached: {reason}") from None

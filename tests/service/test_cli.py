@@ -115,6 +115,12 @@ def test_a_bad_setting_in_the_environment_is_one_line_naming_the_variable(tmp_pa
          "error: The database postgresql+psycopg://tailor:***@127.0.0.1:9/shop cannot be reached: "),
         ({"DATABASE_URL": "postgresql://tailor:s3cret@127.0.0.1:9/shop"}, ["keys", "list"],
          "error: The database postgresql+psycopg://tailor:***@127.0.0.1:9/shop cannot be reached: "),
+        # a port that is no number, and a driver not installed (psycopg2's name, from another app's settings), ended
+        # the command in a traceback
+        ({"DATABASE_URL": "postgresql://tailor:s3cret@127.0.0.1:5432x/shop"}, ["keys", "list"],
+         "error: DATABASE_URL is not a database URL; give one such as "),
+        ({"DATABASE_URL": "postgresql+psycopg2://tailor:s3cret@127.0.0.1:9/shop"}, ["keys", "list"],
+         "error: The database postgresql+psycopg2://tailor:***@127.0.0.1:9/shop needs a driver that is not installed"),
     ]  # fmt: skip
     for variables, args, expected in cases:
         for name, value in variables.items():
