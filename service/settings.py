@@ -126,9 +126,11 @@ class HomeSettings(BaseSettings):
 
 
 class DbSettings(BaseSettings):
-    """The database; `DATABASE_URL` (or `TAILOR_DB_URL`) points at PostgreSQL in real deployments."""
+    """The database; `DATABASE_URL` (or `TAILOR_DB_URL`) points at PostgreSQL in real deployments. A variable set
+    empty is one unset: a `DATABASE_URL=` left blank in an env file hid TAILOR_DB_URL, and the server ran on a new
+    SQLite file in TAILOR_HOME instead of the shop's PostgreSQL database."""
 
-    model_config = SettingsConfigDict(env_prefix="TAILOR_DB_")
+    model_config = SettingsConfigDict(env_prefix="TAILOR_DB_", env_ignore_empty=True)
 
     url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "TAILOR_DB_URL"))
     echo: bool = False

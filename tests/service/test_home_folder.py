@@ -122,3 +122,11 @@ def test_a_database_url_naming_no_file_is_refused(monkeypatch):
         monkeypatch.setenv("DATABASE_URL", url)
         with pytest.raises(DatabaseUnavailable, match=rf"^DATABASE_URL \({url}\) names no database file"):
             configured_engine(lambda engine: None)
+
+
+def test_a_database_url_set_empty_does_not_hide_the_other_name(monkeypatch):
+    """`DATABASE_URL=` left blank in an env file beside TAILOR_DB_URL=postgresql://...: the blank one was taken, and
+    the server and every command ran on a new SQLite file in TAILOR_HOME instead of the shop's database."""
+    monkeypatch.setenv("DATABASE_URL", "")
+    monkeypatch.setenv("TAILOR_DB_URL", "postgresql://tailor:pw@db.internal/shop")
+    assert DbSettings().resolved_url() == "postgresql+psycopg://tailor:pw@db.internal/shop"
