@@ -112,9 +112,13 @@ def make_engine(url: str, echo: bool = False, connect_timeout_seconds: int = 10)
         event.listen(engine, "connect", _configure_sqlite)
         return engine
     # A database host that accepts the connection but never answers (a stopped server, a firewall that drops
-    # packets) kept every command and /health waiting for ever: libpq's default is no connect timeout.
+    # packets) kept every command and /health waiting for ever: libpq's default is no connect timeout. One gone
+    # once connected (its machine down, the network cut) left the pool's ping of an open connection unanswered for
+    # the kernel's retransmissions, some 15 minutes, /health and each request with it: what was sent and is not
+    # acknowledged within the same time fails the connection (TCP_USER_TIMEOUT, where the system has it).
     postgres = make_url(url).get_backend_name() == "postgresql"
-    connect_args = {"connect_timeout": connect_timeout_seconds} if postgres else {}
+    timeouts = {"connect_timeout": connect_timeout_seconds, "tcp_user_timeout": connect_timeout_seconds * 1000}
+    connect_args = timeouts if postgres else {}
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True, **options)
 
 

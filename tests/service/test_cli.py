@@ -189,6 +189,57 @@ def test_a_database_that_never_answers_is_reported_within_its_connect_timeout(tm
     )
 
 
+CUT_OFF = """
+import json, subprocess, sys, threading, time
+from sqlalchemy import text
+from evals.postgres import throwaway_cluster
+from service.db.session import make_engine
+
+with throwaway_cluster(durable=False) as url:
+    engine = make_engine(url, connect_timeout_seconds=2)
+    with engine.connect() as connection:  # one connection open in the pool, as a server holds them
+        connection.execute(text("SELECT 1"))
+    subprocess.run(["ip", "link", "set", "lo", "down"], check=True)  # the network cut: nothing arrives, nothing fails
+    answer = {}
+
+    def ask() -> None:
+        started = time.perf_counter()
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            answer["error"] = None
+        except Exception as error:
+            answer["error"] = type(error).__name__
+        answer["seconds"] = time.perf_counter() - started
+
+    asking = threading.Thread(target=ask, daemon=True)
+    asking.start()
+    asking.join(30)
+    print(json.dumps(answer), flush=True)
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)  # so that the cluster stops
+"""
+
+
+@pytest.mark.postgres
+def test_a_database_cut_off_once_connected_is_reported_within_the_connect_timeout():
+    """A database host gone once the server had connected (its machine down, the network cut) left the pool's ping
+    of its open connection waiting for the kernel's retransmissions, some 15 minutes: /health and every request hung
+    instead of answering 503. The cut is a loopback taken down in a network namespace of the test's own."""
+    import shutil
+
+    from evals import postgres
+
+    if reason := postgres.missing():
+        pytest.skip(reason)
+    if os.geteuid() != 0 or not (shutil.which("unshare") and shutil.which("ip")):
+        pytest.skip("cutting a network off in a namespace of its own needs root, unshare and ip")
+    command = ["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", sys.executable, "-c", CUT_OFF]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[2])
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer and answer["error"] == "OperationalError" and answer["seconds"] < 15, answer
+
+
 def test_a_port_in_use_is_one_line_before_any_work(tmp_path):
     """`make run` with port 8000 taken loaded the store, trained and wrote a campaign for a minute, and only then
     failed in uvicorn's log; `tailor serve` first ran the app's start-up."""
