@@ -6,19 +6,10 @@ from __future__ import annotations
 import pytest
 
 from tests.service.conftest import CHROMIUM, CHROMIUM_FLAGS
+from tests.service.test_review_page import _logged_in
 from tests.service.test_review_page_audit import _flagged_draft
 
 pytestmark = [pytest.mark.browser]
-
-
-def _logged_in(browser, live_server: str, api_key: str):
-    page = browser.new_page()
-    page.goto(f"{live_server}/review/login")
-    page.fill("#reviewer", "Ola Copywriter")
-    page.fill("#api_key", api_key)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/review")
-    return page
 
 
 def _pending_draft(client, engine) -> int:
@@ -52,7 +43,7 @@ def test_a_reason_typed_and_not_sent_is_not_lost_without_a_word(client, engine, 
     draft_url = f"{live_server}/review/drafts/{draft_id}"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = _logged_in(browser, live_server, api_key)
+        page = _logged_in(browser, live_server, api_key, landing="/review")
         asked: list[str] = []
 
         def answer(dialog, accept: bool) -> None:
@@ -98,7 +89,7 @@ def test_a_bulk_approval_s_comment_typed_and_not_sent_is_not_lost_without_a_word
     campaign_id = _pending_draft(client, engine)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = _logged_in(browser, live_server, api_key)
+        page = _logged_in(browser, live_server, api_key, landing="/review")
         asked: list[str] = []
 
         def answer(dialog, accept: bool) -> None:

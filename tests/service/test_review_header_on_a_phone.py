@@ -8,8 +8,10 @@ import pytest
 
 from service.routes.review.login import REVIEWER_MAX
 from tests.service.conftest import CHROMIUM, CHROMIUM_FLAGS
+from tests.service.test_review_page import _logged_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
+PHONE = {"width": 360, "height": 740}  # the narrowest screen the pages are made for
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
@@ -19,7 +21,7 @@ def test_a_long_reviewer_name_wraps_in_the_header_instead_of_widening_the_page(l
     name = "Copywriting-team" + "Nord" * ((REVIEWER_MAX - 16) // 4)  # a team's name, as one word
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 360, "height": 740})
+        page = browser.new_page(viewport=PHONE)
         page.goto(f"{live_server}/review/login")
         page.fill("#reviewer", name)
         page.fill("#api_key", api_key)
@@ -41,11 +43,7 @@ def test_a_campaign_named_without_spaces_wraps_in_its_pages_headings(client, liv
     campaign_id = client.post("/campaigns", json=body).json()["id"]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 360, "height": 740})
-        page.goto(f"{live_server}/review/login")
-        page.fill("#reviewer", "Ola Copywriter")
-        page.fill("#api_key", api_key)
-        page.click("button[type=submit]")
+        page = _logged_in(browser.new_context(viewport=PHONE), live_server, api_key, landing="/review")
         for path in (f"/review/campaigns/{campaign_id}", f"/review/campaigns/{campaign_id}/experiment"):
             page.goto(live_server + path)
             expect(page.locator("h1")).to_contain_text(name)  # all of it, wrapped
@@ -74,11 +72,7 @@ def test_a_customer_s_long_address_wraps_on_their_draft_s_page(client, engine, l
         draft_id = draft.id
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 360, "height": 740})
-        page.goto(f"{live_server}/review/login")
-        page.fill("#reviewer", "Ola Copywriter")
-        page.fill("#api_key", api_key)
-        page.click("button[type=submit]")
+        page = _logged_in(browser.new_context(viewport=PHONE), live_server, api_key, landing="/review")
         page.goto(f"{live_server}/review/drafts/{draft_id}")
         expect(page.locator("main > p.muted")).to_contain_text(email)
         assert page.evaluate("document.documentElement.scrollWidth") == 360

@@ -6,22 +6,13 @@ from __future__ import annotations
 import pytest
 
 from tests.service.conftest import CHROMIUM, CHROMIUM_FLAGS
+from tests.service.test_review_page import _logged_in
 from tests.service.test_review_page_details import _campaign_of
 
 pytestmark = [pytest.mark.browser]
 
 # how a link looks: its colour, weight and underline
 LOOK = "link => { const look = getComputedStyle(link); return [look.color, look.fontWeight, look.textDecorationLine]; }"
-
-
-def _logged_in(browser, live_server: str, api_key: str):
-    page = browser.new_page()
-    page.goto(f"{live_server}/review/login")
-    page.fill("#reviewer", "Ola Copywriter")
-    page.fill("#api_key", api_key)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/review")
-    return page
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
@@ -34,7 +25,7 @@ def test_the_status_filter_in_use_is_shown_apart_from_the_others(client, engine,
     client.post(f"/drafts/{draft_ids[1]}/reject", json={"comment": "not for this customer"})
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = _logged_in(browser, live_server, api_key)
+        page = _logged_in(browser, live_server, api_key, landing="/review")
         for status, current in (("flagged", "flagged 1"), (None, "all 2")):
             page.goto(f"{live_server}/review/campaigns/{campaign_id}" + (f"?status={status}" if status else ""))
             links = page.locator("#draft-filters a")
@@ -59,7 +50,7 @@ def test_a_refused_action_s_page_keeps_the_list_the_draft_was_opened_from_throug
     listed = "status=flagged&sort=customer"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = _logged_in(browser, live_server, api_key)
+        page = _logged_in(browser, live_server, api_key, landing="/review")
         page.goto(f"{live_server}/review/campaigns/{campaign_id}?{listed}")
         page.locator("#drafts tr[data-draft-id] a").first.click()
         draft_url = page.url

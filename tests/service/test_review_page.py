@@ -38,13 +38,16 @@ def shop_with_fake_campaign(engine, demo_files, monkeypatch):
     return _campaign_of_two(engine, demo_files)
 
 
-def _logged_in(browser, live_server: str, api_key: str):
-    """A page logged in to the review page, in ``browser`` (or a context of its, whose tabs share the login)."""
+def _logged_in(browser, live_server: str, api_key: str, landing: str | None = None):
+    """A page logged in to the review page, in ``browser`` (or a context of its, whose tabs share the login); with
+    ``landing``, once the login has led on to that page of the server."""
     page = browser.new_page()
     page.goto(f"{live_server}/review/login")
     page.fill("#reviewer", "Ola Copywriter")
     page.fill("#api_key", api_key)
     page.click("button[type=submit]")
+    if landing is not None:
+        page.wait_for_url(f"{live_server}{landing}")
     return page
 
 
