@@ -26,7 +26,7 @@ from service.db.models import (
     Send,
 )
 from service.db.session import empty_write_ahead_log, take_the_write_lock
-from service.erasures import address_digest, email_digest, forget_in_records, id_digest, keep_erasure
+from service.erasures import email_digest, erased_send_row, forget_in_records, id_digest, keep_erasure
 from service.errors import Conflict, InvalidInput, NotFound, Problem
 from service.forecasts import mark_stale_for_customers
 from service.pipeline.model_store import forget_erased, mark_erasure
@@ -96,12 +96,7 @@ def erase_customer(session: Session, external_id: str) -> bool:
     sends = select(Send.id, Send.external_id, Send.message_id, Send.to_email).where(Send.customer_id == customer.id)
     their_sends = session.execute(sends)
     erased_sends = [
-        {
-            "id": send_id,
-            "shop_send_id": shop_send_id,
-            "message_id": message_id,
-            "email_digest": address_digest(to or customer.email),
-        }
+        erased_send_row(send_id, shop_send_id, message_id, to or customer.email)
         for send_id, shop_send_id, message_id, to in their_sends
     ]  # the address each went to (a customer's may have changed since), else theirs
     if erased_sends:

@@ -42,6 +42,16 @@ def address_digest(email: str | None) -> str | None:
     return email_digest(email) if email and address_key(email) else None
 
 
+def erased_send_row(send_id: int, shop_send_id: str | None, message_id: str | None, address: str | None) -> dict:
+    """What is kept of a send deleted with its customer, or as old (an ``ErasedSend`` row): its ids (Tailor's, and
+    the shop's of an imported one), its Message-ID and the digest of the ``address`` it went to, nothing of the
+    person; so that the email service's late events of it are skipped and its unsubscribe link still stops the mail
+    to that address."""
+    return {
+        "id": send_id, "shop_send_id": shop_send_id, "message_id": message_id, "email_digest": address_digest(address)
+    }  # fmt: skip
+
+
 def _digest(kind: str, value: str) -> str:
     # The kind in front: an id spelt like an address matches no address.
     return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()

@@ -41,7 +41,7 @@ from service.db.models import (
     left_to_the_due_check,
 )
 from service.db.session import session_scope
-from service.erasures import address_digest
+from service.erasures import erased_send_row
 from service.settings import ExperimentSettings, HistorySettings
 
 log = logging.getLogger("tailor.retention")
@@ -100,12 +100,7 @@ def _prune_sends(session: Session, since: datetime) -> dict[str, int]:
     send_ids = [send_id for send_id, *_ in old]
     events = session.scalar(select(func.count()).select_from(Event).where(Event.send_id.in_(send_ids)))
     kept = [
-        {
-            "id": send_id,
-            "shop_send_id": shop_send_id,
-            "message_id": message_id,
-            "email_digest": address_digest(to or email),
-        }
+        erased_send_row(send_id, shop_send_id, message_id, to or email)
         for send_id, shop_send_id, message_id, to, email in old
     ]  # the address each went to, else the customer's (imported history does not say)
     session.execute(insert(ErasedSend), kept)
