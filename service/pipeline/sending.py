@@ -294,18 +294,17 @@ def _nothing_to_send(session: Session, campaign_id: int, later: dict[str, Any], 
     the result), which no send mails before their approval, or a campaign without drafts (never generated). It
     said only that no approved draft was due, to someone who had not approved any."""
     waiting = f"; {later['waiting']:,} approved wait for their send time" if later["waiting"] else ""
-    if not asked:
-        return f"nothing to send now: no approved draft is due{waiting}"
-    reviewable, drafts = session.execute(
-        select(func.count().filter(Draft.status.in_(("pending", "flagged"))), func.count()).where(
-            Draft.campaign_id == campaign_id
-        )
-    ).one()
-    later["awaiting_review"] = reviewable
-    if not drafts:
-        return f"nothing to send: campaign {campaign_id} has no drafts; generate it first"
-    if reviewable:
-        waiting += f"; {counted(reviewable, 'draft waits', 'drafts wait')} for review: approve them first"
+    if asked:
+        reviewable, drafts = session.execute(
+            select(func.count().filter(Draft.status.in_(("pending", "flagged"))), func.count()).where(
+                Draft.campaign_id == campaign_id
+            )
+        ).one()
+        later["awaiting_review"] = reviewable
+        if not drafts:
+            return f"nothing to send: campaign {campaign_id} has no drafts; generate it first"
+        if reviewable:
+            waiting += f"; {counted(reviewable, 'draft waits', 'drafts wait')} for review: approve them first"
     return f"nothing to send now: no approved draft is due{waiting}"
 
 
