@@ -12,6 +12,17 @@ from tests.service.test_review_page_audit import _flagged_draft
 pytestmark = [pytest.mark.browser]
 
 
+def _answering(asked: list[str], accept: bool):
+    """A handler of the page's next dialog (``page.once("dialog", ...)``): noted in ``asked`` by its type, then
+    accepted or dismissed."""
+
+    def answer(dialog) -> None:
+        asked.append(dialog.type)
+        dialog.accept() if accept else dialog.dismiss()
+
+    return answer
+
+
 def _pending_draft(client, engine) -> int:
     """A campaign with one pending draft, which its page offers to approve with every pending one; its id."""
     from service.db.models import Customer, Draft, Variant
@@ -44,15 +55,10 @@ def test_a_reason_typed_and_not_sent_is_not_lost_without_a_word(client, engine, 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = _logged_in(browser, live_server, api_key, landing="/review")
-        asked: list[str] = []
-
-        def answer(dialog, accept: bool) -> None:
-            asked.append(dialog.type)
-            dialog.accept() if accept else dialog.dismiss()
-
+        asked: list[str] = []  # the dialogs the page opened, by type
         page.goto(draft_url)
         page.get_by_label("Why reject?", exact=True).fill("The offer is wrong for this customer")
-        page.once("dialog", lambda dialog: answer(dialog, accept=False))
+        page.once("dialog", _answering(asked, accept=False))
         page.click("#back-to-campaign")
         assert asked == ["beforeunload"]
         assert page.get_by_label("Why reject?", exact=True).input_value() == "The offer is wrong for this customer"
@@ -67,13 +73,13 @@ def test_a_reason_typed_and_not_sent_is_not_lost_without_a_word(client, engine, 
         page.locator("#approve-form input[name=comment]").fill("Fine as it is")
         page.click("#approve")  # refused: the variant fails a check; the comment is back in its field, not recorded
         page.wait_for_selector("#error")
-        page.once("dialog", lambda dialog: answer(dialog, accept=True))
+        page.once("dialog", _answering(asked, accept=True))
         page.reload()
         assert asked == ["beforeunload", "beforeunload"]
 
         page.locator("#approve-form input[name=comment]").fill("Fine once the subject is mended")
         page.locator("input[name=subject]").fill("A subject mended")  # a typo seen: saved before approving
-        page.once("dialog", lambda dialog: answer(dialog, accept=False))
+        page.once("dialog", _answering(asked, accept=False))
         page.locator("button[name=save]").click()
         assert asked == ["beforeunload", "beforeunload", "confirm"]
         assert page.locator("#approve-form input[name=comment]").input_value() == "Fine once the subject is mended"
@@ -90,26 +96,21 @@ def test_a_bulk_approval_s_comment_typed_and_not_sent_is_not_lost_without_a_word
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = _logged_in(browser, live_server, api_key, landing="/review")
-        asked: list[str] = []
-
-        def answer(dialog, accept: bool) -> None:
-            asked.append(dialog.type)
-            dialog.accept() if accept else dialog.dismiss()
-
+        asked: list[str] = []  # the dialogs the page opened, by type
         page.goto(f"{live_server}/review/campaigns/{campaign_id}")
         comment = page.locator("#approve-pending input[name=comment]")
         comment.fill("Checked with the shop")
-        page.once("dialog", lambda dialog: answer(dialog, accept=False))
+        page.once("dialog", _answering(asked, accept=False))
         page.click("#sort-drafts button")
         assert asked == ["beforeunload"]
         expect(comment).to_have_value("Checked with the shop")
 
-        page.once("dialog", lambda dialog: answer(dialog, accept=False))  # "Approve the 1 pending draft?": no
+        page.once("dialog", _answering(asked, accept=False))  # "Approve the 1 pending draft?": no
         page.click("#approve-pending button")
-        page.once("dialog", lambda dialog: answer(dialog, accept=False))  # not sent: leaving still asks
+        page.once("dialog", _answering(asked, accept=False))  # not sent: leaving still asks
         page.click("#draft-filters a[aria-current=page]")
         assert asked == ["beforeunload", "confirm", "beforeunload"]
-        page.once("dialog", lambda dialog: answer(dialog, accept=True))  # yes, and nothing more is asked
+        page.once("dialog", _answering(asked, accept=True))  # yes, and nothing more is asked
         page.click("#approve-pending button")
         expect(page.locator("#done")).to_have_text("Approved 1 pending draft.")
         assert asked == ["beforeunload", "confirm", "beforeunload", "confirm"]
