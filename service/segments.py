@@ -11,7 +11,9 @@ snapshot stored before they were kept); ``label`` and ``description`` say what t
 Each audience refresh (after an orders import, or training) computes them with the profiles and stores them;
 GET /segments serves the latest, with its ``as_of`` and ``computed_at``, and each segment's ``customers`` as they are
 now: those ``GET /customers?segment=`` lists (customers imported since the refresh have no orders, and count under
-``no_orders``; an erased customer no longer counts).
+``no_orders``; an erased customer no longer counts). While the job that stores the next figures is queued or running
+(``refresh_under_way``), its headers name it and say which day the figures answered describe, or that none are
+stored yet (``refresh_note``): the answer stays the list it was.
 
 An erasure deletes every stored snapshot whose figures counted the erased customer's orders or returns
 (``forget_in_snapshots``): no snapshot keeps which segment each customer was in, and segments and retention rank
@@ -31,7 +33,10 @@ from sqlalchemy.orm import Session
 
 from audience.rfm import NO_ORDERS, segment_description, segment_label
 from service.clock import as_text
-from service.db.models import AudienceSnapshot, Customer
+from service.db.models import AudienceSnapshot, Customer, Job
+
+# The jobs whose end stores new figures (service.pipeline.training): an audience refresh, and a training's.
+REFRESHING_KINDS = ("audience", "train")
 
 
 def segment_named(segment: Any) -> str:
@@ -122,6 +127,29 @@ def latest_segments(session: Session) -> list[dict[str, Any]]:
         }  # fmt: skip
         for row in rows
     ]
+
+
+def refresh_under_way(session: Session) -> str | None:
+    """The id of the job that stores the segments' next figures, queued or running (an audience refresh after an
+    orders import or an erasure, or a training; the latest queued of several, which counts what the others do), or
+    None when none is. Until it ends, GET /segments serves the latest figures stored, which an erasure may have left
+    from before the customer's first order, or none at all."""
+    return session.scalar(
+        select(Job.id)
+        .where(Job.kind.in_(REFRESHING_KINDS), Job.status.in_(("queued", "running")))
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .limit(1)
+    )
+
+
+def refresh_note(job_id: str, segments: list[dict[str, Any]]) -> str:
+    """What GET /segments says (``X-Tailor-Warning``) of ``segments`` (``latest_segments``) while job ``job_id``
+    recomputes them: which day they describe, or that ``[]`` is none stored yet, not a shop without segments."""
+    follow = f"job {job_id} (GET /jobs/{job_id}) is recomputing the segments"
+    if not segments:
+        return f"No segments are stored yet: {follow}; until it ends there are none to give, not a shop without any."
+    as_of, computed_at = segments[0]["as_of"], segments[0]["computed_at"]
+    return f"These figures are as of {as_of} (computed at {computed_at}): {follow}; they change when it ends."
 
 
 def forget_in_snapshots(session: Session, first_ordered: datetime) -> None:

@@ -24,7 +24,7 @@ from service.schemas import (
     SegmentOut,
     SubjectAccessOut,
 )
-from service.segments import latest_segments
+from service.segments import latest_segments, refresh_note, refresh_under_way
 
 router = APIRouter(tags=["customers"], responses=errors(*KEYED))
 # A customer's own record, by an id that may hold "/" (a shop's "2024/0001", service.external_ids): its
@@ -48,6 +48,25 @@ _ERASED_ADDRESS = {
                 "description": "set when the `email` asked for is nobody's and was an erased customer's: when",
                 "schema": {"type": "string"},
             }
+        },
+    }
+}
+
+AUDIENCE_JOB = "X-Tailor-Audience-Job"
+_RECOMPUTING = {
+    200: {
+        "description": "the segments",
+        "headers": {
+            AUDIENCE_JOB: {
+                "description": "set while an audience refresh (or a training) is queued or running, which stores "
+                "the segments' next figures: its job id, to follow at GET /jobs/{id}",
+                "schema": {"type": "string"},
+            },
+            WARNING: {
+                "description": "set with it: which as-of day the figures answered describe, or that `[]` means "
+                "none stored yet, until that job ends",
+                "schema": {"type": "string"},
+            },
         },
     }
 }
@@ -77,16 +96,25 @@ def list_customers(
 @router.get(
     "/segments",
     response_model=list[SegmentOut],
+    responses=_RECOMPUTING,
     openapi_extra={WHOLE_LIST: "the segments are answered whole, not a page at a time: they are a handful, one for "
                    "each RFM segment and one for no_orders"},
 )  # fmt: skip
-def segments(session: SessionDep, _key: ApiKeyDep) -> list[dict]:
+def segments(session: SessionDep, _key: ApiKeyDep, response: Response) -> list[dict]:
     """Every segment with its customers, revenue, orders and average order value, and its retention: of the
     customers in the segment on `retention_since` (`retention_days` before the as-of day; `retention_base` of
     them), the share who ordered again since (`retention_rate`). As the latest audience refresh computed them
     (after each orders import, and in training): `as_of`, `computed_at`; but `customers` as they are now, the
-    customers `GET /customers?segment=` lists (those imported since, without orders, under `no_orders`)."""
-    return latest_segments(session)
+    customers `GET /customers?segment=` lists (those imported since, without orders, under `no_orders`). While the
+    job that stores their next figures is queued or running (an audience refresh after an orders import or an
+    erasure, or a training), the header `X-Tailor-Audience-Job` gives its id and `X-Tailor-Warning` says which as-of
+    day the figures answered describe, or that `[]` means none stored yet: an erasure deletes the figures that counted
+    the customer's orders, and until the refresh it queues ends, older ones are answered, or none."""
+    found = latest_segments(session)
+    if (job_id := refresh_under_way(session)) is not None:
+        response.headers[AUDIENCE_JOB] = job_id
+        response.headers[WARNING] = refresh_note(job_id, found)
+    return found
 
 
 @router.get("/customers/{customer_id:external_id}/sends", response_model=list[CustomerSendOut], responses=errors(404))
@@ -209,6 +237,6 @@ def erase_customer(customer_id: str, session: SessionDep, state: StateDep, _key:
     SQLite, the write-ahead log that held their rows as they were is emptied. For a customer who had bought, the
     stored audience refreshes whose figures counted their orders are deleted, and a refresh is queued (GET
     /jobs?kind=audience), which recomputes the segments' figures without them: until then GET /segments serves the
-    latest refresh from before their first order (its as_of says which), or nothing."""
+    latest refresh from before their first order (its as_of says which), or nothing, its headers naming the job."""
     if customer_ops.erase_for_good(session, state.engine, state.models.models_dir, customer_id):
         submit_audience_refresh(state.jobs, state.engine)

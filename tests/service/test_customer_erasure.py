@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import errno
 import sqlite3
+import threading
 import time
 from datetime import datetime, timedelta
 
@@ -550,3 +551,69 @@ def test_no_stored_audience_snapshot_keeps_the_figures_of_an_erased_customer(cli
     _erased_and_refreshed(client, "c2")  # bought in January: every refresh until the erasure counted them
     assert list(_snapshots(engine).values()) == [("2026-02-03", 10.0)]
     assert sum(row["revenue"] for row in client.get("/segments").json()) == 10.0
+
+
+def _orders_of_two_months(client) -> None:
+    """c1 and c2 bought in January, c3 and c1 in February, each import refreshed: two snapshots, as of 5 January
+    and of 3 February."""
+    _imported(client, "customers", CUSTOMERS_FILE)
+    _imported(
+        client, "products", "sku,name,category,price,currency,description,url,in_stock\nT1,Tea,tea,5,EUR,,,true\n"
+    )
+    header = "order_id,customer_id,product_id,quantity,amount,timestamp\n"
+    _orders_refreshed(client, header + "o1,c1,T1,1,5,2026-01-03\no2,c2,T1,2,10,2026-01-04\n")
+    _orders_refreshed(client, header + "o3,c3,T1,1,5,2026-02-01\no4,c1,T1,1,5,2026-02-02\n")
+
+
+def test_get_segments_says_a_refresh_is_recomputing_them_after_an_erasure(client, monkeypatch):
+    """Between an erasure and the end of the audience refresh it queued, GET /segments answered an older refresh's
+    figures (January's, after c3's) or `[]` (after c2's, who bought in January), with nothing saying that they were
+    being recomputed: a marketing tool read `[]` as a shop without segments. The answer stays the list it was; its
+    headers name the refresh and say which day the figures describe."""
+    from service.pipeline import training
+
+    _orders_of_two_months(client)
+    answer = client.get("/segments")
+    assert {row["as_of"] for row in answer.json()} == {"2026-02-03"}
+    assert "X-Tailor-Audience-Job" not in answer.headers and "X-Tailor-Warning" not in answer.headers
+
+    release, recompute = threading.Event(), training.recompute_audience
+
+    def held(progress, engine):  # the refresh, waiting until the test has read what GET /segments answers meanwhile
+        release.wait(60)
+        return recompute(progress, engine)
+
+    monkeypatch.setattr(training, "recompute_audience", held)
+    try:
+        assert client.delete("/customers/c3").status_code == 204  # first bought on 1 February: January's stays
+        (refresh,) = client.get("/jobs", params={"kind": "audience", "limit": 1}).json()
+        answer = client.get("/segments")
+        assert answer.status_code == 200 and {row["as_of"] for row in answer.json()} == {"2026-01-05"}
+        assert answer.headers["X-Tailor-Audience-Job"] == refresh["id"]
+        computed_at = answer.json()[0]["computed_at"]
+        assert answer.headers["X-Tailor-Warning"] == (
+            f"These figures are as of 2026-01-05 (computed at {computed_at}): job {refresh['id']} (GET /jobs/"
+            f"{refresh['id']}) is recomputing the segments; they change when it ends."
+        )
+        release.set()
+        assert wait_for_job(client, refresh["id"])["status"] == "succeeded"
+        answer = client.get("/segments")
+        assert {row["as_of"] for row in answer.json()} == {"2026-02-03"}
+        assert "X-Tailor-Audience-Job" not in answer.headers and "X-Tailor-Warning" not in answer.headers
+
+        release.clear()
+        assert client.delete("/customers/c2").status_code == 204  # bought in January: no snapshot is left
+        (refresh,) = client.get("/jobs", params={"kind": "audience", "limit": 1}).json()
+        answer = client.get("/segments")
+        assert answer.status_code == 200 and answer.json() == []
+        assert answer.headers["X-Tailor-Audience-Job"] == refresh["id"]
+        assert answer.headers["X-Tailor-Warning"] == (
+            f"No segments are stored yet: job {refresh['id']} (GET /jobs/{refresh['id']}) is recomputing the "
+            "segments; until it ends there are none to give, not a shop without any."
+        )
+        release.set()
+        assert wait_for_job(client, refresh["id"])["status"] == "succeeded"
+    finally:
+        release.set()
+    answer = client.get("/segments")
+    assert sum(row["revenue"] for row in answer.json()) == 10.0 and "X-Tailor-Warning" not in answer.headers
