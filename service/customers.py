@@ -31,7 +31,7 @@ from service.errors import Conflict, InvalidInput, NotFound, Problem
 from service.forecasts import mark_stale_for_customers
 from service.pipeline.model_store import forget_erased, mark_erasure
 from service.schemas import CustomerOut, ProductOut, Recommendation
-from service.segments import NO_ORDERS, forget_in_snapshots, segment_named
+from service.segments import NO_ORDERS, forget_in_job_results, forget_in_snapshots, segment_named
 from service.settings import CampaignSettings
 
 if TYPE_CHECKING:
@@ -71,8 +71,9 @@ def erase_customer(session: Session, external_id: str) -> bool:
     lifts the erasure for someone who signed up again. The answers kept for idempotent retries and the job rows that
     named them forget them (service.erasures.forget_in_records). The forecasts of campaigns that held a draft of theirs
     are recomputed. The stored audience snapshots whose figures counted their orders are deleted
-    (service.segments.forget_in_snapshots): until the next audience refresh, GET /segments serves the latest one left,
-    from before their first order, if any. Refused (Conflict) while a campaign is being generated, which may be
+    (service.segments.forget_in_snapshots), and the results of their jobs keep no customers per segment
+    (forget_in_job_results): until the next audience refresh, GET /segments serves the latest one left, from before
+    their first order, if any. Refused (Conflict) while a campaign is being generated, which may be
     writing their draft. The trained models hold their interactions until the next training. Whether they had
     bought or returned anything."""
     # On SQLite, what is read below (their sends, whose Message-IDs are kept) is decided on under the database's
@@ -111,6 +112,7 @@ def erase_customer(session: Session, external_id: str) -> bool:
     )
     if first_ordered is not None:
         forget_in_snapshots(session, first_ordered)
+        forget_in_job_results(session, first_ordered)
     session.expunge(customer)
     session.execute(delete(Customer).where(Customer.id == customer.id))
     return first_ordered is not None

@@ -19,12 +19,14 @@ An erasure deletes every stored snapshot whose figures counted the erased custom
 (``forget_in_snapshots``): no snapshot keeps which segment each customer was in, and segments and retention rank
 customers against each other, so their part cannot be taken out exactly; nor does a size of segment hide it, as the
 orders Tailor still holds add up to each old figure without them. A snapshot from before they first bought counted
-them only as one more customer without orders, and stays.
+them only as one more customer without orders, and stays. The results of those refreshes' jobs, kept as long, hold
+their customers per segment and their fallbacks' reasons, which, set beside a refresh after the erasure, tell the
+customer's segment: the erasure withholds them (``forget_in_job_results``), the jobs' other facts kept.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -157,6 +159,35 @@ def forget_in_snapshots(session: Session, first_ordered: datetime) -> None:
     or returned something at ``first_ordered``: those as of a later day, as a snapshot counts the orders before its
     as-of day (see the module docstring)."""
     session.execute(delete(AudienceSnapshot).where(AudienceSnapshot.as_of > first_ordered.date()))
+
+
+def forget_in_job_results(session: Session, first_ordered: datetime) -> None:
+    """Let go of the figures that the results of audience refreshes (and of trainings, under ``audience``) keep for
+    TAILOR_JOBS_KEEP_DAYS and that counted the orders of a customer being erased, who first bought or returned
+    something at ``first_ordered``: in those as of a later day, as ``forget_in_snapshots``, the customers per segment
+    and the fallbacks' reasons (``withheld``). Job rows are kept, with the rest of their result."""
+    for job in session.scalars(select(Job).where(Job.kind.in_(REFRESHING_KINDS))):
+        refresh = job.result.get("audience") if job.kind == "train" else job.result
+        if not isinstance(refresh, dict) or refresh.get("segments") is None or "as_of" not in refresh:
+            continue  # a failed job's result is its error; one already withheld holds no counts
+        if date.fromisoformat(refresh["as_of"]) > first_ordered.date():
+            job.result = {**job.result, "audience": withheld(refresh)} if job.kind == "train" else withheld(refresh)
+
+
+SEGMENTS_WITHHELD = (
+    "the customers per segment and the fallbacks' reasons counted the orders of a customer erased since: GET /segments "
+    "has the figures without them"
+)
+
+
+def withheld(refresh: dict[str, Any]) -> dict[str, Any]:
+    """An audience refresh's result (``service.pipeline.training.refresh_audience``) without what counted a customer
+    erased since: ``segments`` null, saying why in ``segments_withheld``, and each fallback's reason left out, as
+    they count customers and repeat buyers and name the day the orders start ("got 3 customers and 1 with repeats"),
+    which, set beside a refresh after the erasure, tell the erased customer's segment and orders. Its day, horizon,
+    number of customers and which models fell back stay."""
+    fallbacks = [fallback.split(" (", 1)[0] for fallback in refresh.get("fallbacks", [])]
+    return {**refresh, "segments": None, "segments_withheld": SEGMENTS_WITHHELD, "fallbacks": fallbacks}
 
 
 def _description(segment: str) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from service.db.models import AudienceSnapshot, Campaign, Customer, Draft, Event, Interaction, Send
 from service.db.session import session_scope
+from service.segments import SEGMENTS_WITHHELD
 from tests.service.conftest import generated_campaign, trained_shop, upload, wait_for_job
 
 
@@ -617,3 +618,70 @@ def test_get_segments_says_a_refresh_is_recomputing_them_after_an_erasure(client
         release.set()
     answer = client.get("/segments")
     assert sum(row["revenue"] for row in answer.json()) == 10.0 and "X-Tailor-Warning" not in answer.headers
+
+
+def _audience_results(client) -> dict[str, dict]:
+    """Each audience refresh job's result as GET /jobs/{id} gives it, by job id."""
+    jobs = client.get("/jobs", params={"kind": "audience", "limit": 100}).json()
+    return {job["id"]: client.get(f"/jobs/{job['id']}").json()["result"] for job in jobs}
+
+
+def test_no_audience_job_result_keeps_the_segment_counts_of_an_erased_customer(client):
+    """An audience refresh's job keeps its customers per segment for TAILOR_JOBS_KEEP_DAYS, and its fallbacks' reasons
+    count customers and repeat buyers and name the day the orders start. February's said champions 1, lost 1,
+    hibernating 1; the refresh after c2's erasure, as of the same day, said champions 1, lost 1: c2's part, as the
+    deleted snapshots told their spend. Where a refresh counted the erased customer's orders, as of a day after their
+    first one, its job keeps its other facts but not those; one from before, as the snapshot, stays whole."""
+    _orders_of_two_months(client)
+    january, february = sorted(_audience_results(client).items(), key=lambda item: item[1]["as_of"])
+    assert february[1]["segments"] == {"champions": 1, "lost": 1, "hibernating": 1}
+
+    _erased_and_refreshed(client, "c3")  # first bought on 1 February: January's refresh counted no order of theirs
+    results = _audience_results(client)
+    assert results[january[0]] == january[1]
+    assert results[february[0]] == {
+        **february[1],
+        "segments": None,
+        "segments_withheld": "the customers per segment and the fallbacks' reasons counted the orders of a customer "
+        "erased since: GET /segments has the figures without them",
+        "fallbacks": [
+            "p_alive/expected_purchases: shop rate instead of BG/NBD",
+            "clv: mean order value instead of Gamma-Gamma",
+            "churn_risk: the shop rate instead of the supervised model",
+        ],
+    }
+    (after_c3,) = set(results) - {january[0], february[0]}
+    assert results[after_c3]["segments"] == {"champions": 1, "lost": 1}  # counted c1 and c2, not c3
+
+    _erased_and_refreshed(client, "c2")  # bought in January: every refresh until the erasure counted them
+    results = _audience_results(client)
+    assert [results[job]["segments"] for job in (january[0], february[0], after_c3)] == [None, None, None]
+    assert results[january[0]]["as_of"] == "2026-01-05" and results[january[0]]["customers"] == 3
+    assert results[after_c3]["as_of"] == "2026-02-03" and results[after_c3]["customers"] == 2
+    (after_c2,) = set(results) - {january[0], february[0], after_c3}
+    assert results[after_c2]["segments"] == {"champions": 1} and "segments_withheld" not in results[after_c2]
+
+
+def test_a_training_job_keeps_its_other_facts_but_not_the_segment_counts_of_an_erased_customer(client, demo_files):
+    """A training's job keeps the audience refresh it began with under `audience`, its customers per segment with
+    it: an erasure let go of them as of an audience refresh's job, and the facts of its models stay."""
+    trained_shop(client, demo_files)
+    (training,) = client.get("/jobs", params={"kind": "train", "limit": 1}).json()
+    assert training["result"]["audience"]["segments"]
+    buyer = next(c for c in client.get("/customers", params={"limit": 1000}).json() if c["profile"].get("frequency"))
+
+    _erased_and_refreshed(client, buyer["customer_id"])
+    kept = client.get(f"/jobs/{training['id']}").json()
+    audience = training["result"]["audience"]
+    assert kept["result"] == {
+        **training["result"],
+        "audience": {
+            **audience,
+            "segments": None,
+            "segments_withheld": SEGMENTS_WITHHELD,
+            "fallbacks": [fallback.split(" (")[0] for fallback in audience["fallbacks"]],
+        },
+    }
+    assert {key: kept[key] for key in ("status", "created_at", "message")} == {
+        key: training[key] for key in ("status", "created_at", "message")
+    }
