@@ -60,6 +60,10 @@ def audience(
         _echo(f"warning: {warning}")
 
 
+# What a refresh that counted a customer erased while it ran says instead of its customers per segment.
+COUNTS_WITHHELD = "its customers per segment are withheld, as a customer it counted was erased while it ran"
+
+
 def audience_refresh() -> None:
     """Recompute every customer's segment and profile from the orders in the database, without retraining the
     recommender or the scoring model (horizon and day: TAILOR_AUDIENCE_HORIZON_DAYS, TAILOR_AUDIENCE_AS_OF; the
@@ -85,6 +89,9 @@ def _echo_fallbacks(result: dict) -> None:
         _echo(f"fallback: {fallback}")
 
 
-def _in_segments(counts: dict[str, int]) -> str:
-    """Customers per segment, biggest first, as a person reads them: "loyal 4,565, at_risk 4,209"."""
+def _in_segments(counts: dict[str, int] | None) -> str:
+    """Customers per segment, biggest first, as a person reads them: "loyal 4,565, at_risk 4,209"; none (a refresh
+    that counted a customer erased while it ran withholds them) said so."""
+    if counts is None:
+        return COUNTS_WITHHELD
     return ", ".join(f"{name} {count:,}" for name, count in sorted(counts.items(), key=lambda item: -item[1]))

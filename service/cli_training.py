@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperCommand
 
+from service.cli_audience import COUNTS_WITHHELD
 from service.cli_bounds import TUNING_TRIALS
 from service.cli_outputs import CSV_OUT, _not_an_input, _output_path, _written_as
 
@@ -49,8 +50,11 @@ def train(
     typer.echo(f"engagement model version {result['engagement']['version']} on {result['engagement']['sends']} sends")
 
 
-def _segment_words(segments: dict) -> str:
-    """ "champions 120, loyal 80, …", largest first."""
+def _segment_words(segments: dict | None) -> str:
+    """ "champions 120, loyal 80, …", largest first; none, withheld (a customer counted was erased meanwhile), said
+    so."""
+    if segments is None:
+        return COUNTS_WITHHELD
     counts = sorted(segments.items(), key=lambda item: -item[1])
     return ", ".join(f"{name} {count:,}" for name, count in counts) or "no customers"
 

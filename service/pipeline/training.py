@@ -24,7 +24,7 @@ from service.errors import JobCancelled, NotReady
 from service.pipeline import frames
 from service.pipeline.model_store import current_folder, publish, read_metadata
 from service.pipeline.stored_bounds import refuse_lines_past_bounds
-from service.segments import NO_ORDERS, segment_kpis
+from service.segments import NO_ORDERS, segment_kpis, withheld
 from service.settings import (
     AudienceSettings,
     CampaignSettings,
@@ -109,17 +109,20 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
         # its reasons takes a few KB, too much to hold for every customer of a big shop at once.
         with during_write_transaction(progress):
             try:
-                segment_of = _save_profiles(session, ids, profiles, orders, as_of, horizon_days, report, erased_before)
+                segment_of, stored = _save_profiles(
+                    session, ids, profiles, orders, as_of, horizon_days, report, erased_before
+                )
                 session.commit()  # before the held progress is written, from another connection
             except BaseException:  # a cancel or an error: the lock goes before the held figures are written
                 session.rollback()
                 raise
     report(100, 100, "audience recomputed")
     segments = pd.Series([segment or NO_ORDERS for segment in segment_of]).value_counts().to_dict()
-    return {
+    result = {
         "as_of": as_of.isoformat(), "horizon_days": horizon_days, "customers": len(ids), "segments": segments,
         "fallbacks": list(profiles.attrs.get("fallbacks", [])),  # the figures a simpler model gave, and why
     }  # fmt: skip
+    return result if stored else withheld(result)  # kept as its job's result: nothing of one erased meanwhile
 
 
 def _refuse_a_day_before_every_order(session, as_of: date) -> None:
@@ -142,11 +145,11 @@ def _save_profiles(
     horizon_days: int,
     report,
     erased_before: Erasures,
-) -> list[str | None]:
+) -> tuple[list[str | None], bool]:
     """Write every customer's segment and profile, a batch at a time, and the audience snapshot, unless a customer
     whose orders it counts was erased since ``erased_before`` was read (the erasure deleted the snapshots that
     counted them, and queued the refresh that counts them no more); each customer's segment, in the order of
-    ``ids``."""
+    ``ids``, and whether the snapshot was stored (when not, the refresh's result withholds its counts too)."""
     segment_of: list[str | None] = []
     returned_whole = set(orders.attrs.get(RETURNED_WHOLE, ()))  # frames.orders_frame names them
     for batch in batches(ids.items()):
@@ -167,7 +170,8 @@ def _save_profiles(
         segments_of["recency_days"] = profiles["recency_days"].reindex(list(ids)).to_numpy()
     # Checked once every profile is written: an erasure of a customer written here has committed before (it held
     # their row, or SQLite's one write lock) or waits for this commit.
-    if _erased_since(session, erased_before, set(orders["customer_id"].unique()) | returned_whole):
+    stored = not _erased_since(session, erased_before, set(orders["customer_id"].unique()) | returned_whole)
+    if not stored:
         log.info("audience snapshot not stored: a customer it counted was erased while it was computed")
     else:
         session.add(
@@ -178,7 +182,7 @@ def _save_profiles(
         )  # fmt: skip
     if (since := JobSettings().kept_since()) is not None:  # the new one is the latest: GET /segments serves it
         session.execute(delete(AudienceSnapshot).where(AudienceSnapshot.computed_at < since))
-    return segment_of
+    return segment_of, stored
 
 
 def _erased_since(session, erased_before: Erasures, counted: set[str]) -> bool:

@@ -116,6 +116,27 @@ def test_a_refresh_that_read_the_orders_before_an_erasure_stores_no_snapshot_of_
     assert _revenue_stored(engine) == [7.5]  # c2's: o2, and o3 less its return
 
 
+def test_a_refresh_that_read_the_orders_before_an_erasure_returns_no_segment_counts_of_them(engine):
+    """A refresh that counted a customer erased while it ran stored no snapshot, but its result, kept as its job's
+    for TAILOR_JOBS_KEEP_DAYS, still held the customers per segment and the fallbacks' reasons that counted c1: set
+    beside those of the refresh the erasure queued, they told c1's segment."""
+    from service.customers import erase_customer
+    from service.segments import SEGMENTS_WITHHELD
+
+    _load(engine)
+
+    def erase_c1_before_the_writes(_done: int, _total: int, message: str = "") -> None:
+        if message == "saving profiles":
+            with session_scope(engine) as session:
+                erase_customer(session, "c1")
+
+    counted = refresh_audience(engine, erase_c1_before_the_writes)
+    assert counted["segments"] is None and counted["segments_withheld"] == SEGMENTS_WITHHELD
+    assert counted["fallbacks"] and all("(" not in fallback for fallback in counted["fallbacks"])
+    after = refresh_audience(engine)
+    assert sum(after["segments"].values()) == 1 and "segments_withheld" not in after
+
+
 def _revenue_stored(engine) -> list[float]:
     """The revenue that each stored audience snapshot's segments add up to, oldest first."""
     with session_scope(engine) as session:
