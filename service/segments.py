@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from audience.rfm import NO_ORDERS, segment_description, segment_label
 from service.clock import as_text
-from service.db.models import AudienceSnapshot, Customer, Job
+from service.db.models import AudienceSnapshot, Customer, Interaction, Job
 
 # The jobs whose end stores new figures (service.pipeline.training): an audience refresh, and a training's.
 REFRESHING_KINDS = ("audience", "train")
@@ -152,6 +152,19 @@ def refresh_note(job_id: str, segments: list[dict[str, Any]]) -> str:
         return f"No segments are stored yet: {follow}; until it ends there are none to give, not a shop without any."
     as_of, computed_at = segments[0]["as_of"], segments[0]["computed_at"]
     return f"These figures are as of {as_of} (computed at {computed_at}): {follow}; they change when it ends."
+
+
+def none_stored_note(session: Session) -> str | None:
+    """What GET /segments says (``X-Tailor-Warning``) of its ``[]`` when no job is recomputing the segments but the
+    shop has orders: an erasure without a refresh after it (`tailor customers erase` queues none), or refreshes that
+    failed; None for a shop without orders, whose ``[]`` says so."""
+    if session.scalar(select(Interaction.id).where(Interaction.kind == "purchase").limit(1)) is None:
+        return None
+    return (
+        "No segments are stored, though the shop has orders: an erasure deleted the figures that counted the "
+        "customer's orders, or no audience refresh has stored any (GET /jobs?kind=audience says whether the latest "
+        "failed); `tailor audience refresh`, POST /train or the next orders import computes them."
+    )
 
 
 def forget_in_snapshots(session: Session, first_ordered: datetime) -> None:

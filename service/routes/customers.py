@@ -24,7 +24,7 @@ from service.schemas import (
     SegmentOut,
     SubjectAccessOut,
 )
-from service.segments import latest_segments, refresh_note, refresh_under_way
+from service.segments import latest_segments, none_stored_note, refresh_note, refresh_under_way
 
 router = APIRouter(tags=["customers"], responses=errors(*KEYED))
 # A customer's own record, by an id that may hold "/" (a shop's "2024/0001", service.external_ids): its
@@ -64,7 +64,8 @@ _RECOMPUTING = {
             },
             WARNING: {
                 "description": "set with it: which as-of day the figures answered describe, or that `[]` means "
-                "none stored yet, until that job ends",
+                "none stored yet, until that job ends; and on a `[]` of a shop with orders, which no job is "
+                "recomputing: why, and what computes them",
                 "schema": {"type": "string"},
             },
         },
@@ -109,11 +110,15 @@ def segments(session: SessionDep, _key: ApiKeyDep, response: Response) -> list[d
     job that stores their next figures is queued or running (an audience refresh after an orders import or an
     erasure, or a training), the header `X-Tailor-Audience-Job` gives its id and `X-Tailor-Warning` says which as-of
     day the figures answered describe, or that `[]` means none stored yet: an erasure deletes the figures that counted
-    the customer's orders, and until the refresh it queues ends, older ones are answered, or none."""
+    the customer's orders, and until the refresh it queues ends, older ones are answered, or none. A `[]` of a shop
+    with orders and no such job (an erasure by `tailor customers erase`, or failed refreshes) says so in
+    `X-Tailor-Warning` too."""
     found = latest_segments(session)
     if (job_id := refresh_under_way(session)) is not None:
         response.headers[AUDIENCE_JOB] = job_id
         response.headers[WARNING] = refresh_note(job_id, found)
+    elif not found and (note := none_stored_note(session)):
+        response.headers[WARNING] = note
     return found
 
 

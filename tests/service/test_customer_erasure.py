@@ -685,3 +685,29 @@ def test_a_training_job_keeps_its_other_facts_but_not_the_segment_counts_of_an_e
     assert {key: kept[key] for key in ("status", "created_at", "message")} == {
         key: training[key] for key in ("status", "created_at", "message")
     }
+
+
+def test_get_segments_says_why_it_answers_none_after_an_erasure_no_refresh_followed(client, engine, monkeypatch):
+    """`tailor customers erase` deletes the figures that counted the customer's orders and queues no refresh (it says
+    to run `tailor audience refresh`): until one ran, GET /segments answered `[]`, no job running, with nothing saying
+    that a shop with orders had its segments deleted rather than none."""
+    from typer.testing import CliRunner
+
+    from service import cli
+
+    _orders_of_two_months(client)
+    monkeypatch.setattr(cli, "_engine_after_crashes", lambda: engine)
+    monkeypatch.setattr(cli, "command_engine", lambda: engine)
+    erased = CliRunner().invoke(cli.app, ["customers", "erase", "c2", "--yes"])
+    assert erased.exit_code == 0 and "`tailor audience refresh` recomputes them" in erased.output, erased.output
+
+    answer = client.get("/segments")
+    assert answer.status_code == 200 and answer.json() == [] and "X-Tailor-Audience-Job" not in answer.headers
+    assert answer.headers["X-Tailor-Warning"] == (
+        "No segments are stored, though the shop has orders: an erasure deleted the figures that counted the "
+        "customer's orders, or no audience refresh has stored any (GET /jobs?kind=audience says whether the latest "
+        "failed); `tailor audience refresh`, POST /train or the next orders import computes them."
+    )
+    assert CliRunner().invoke(cli.app, ["audience", "refresh"]).exit_code == 0
+    answer = client.get("/segments")
+    assert sum(row["revenue"] for row in answer.json()) == 15.0 and "X-Tailor-Warning" not in answer.headers  # c1, c3
