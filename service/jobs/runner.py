@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, delete, or_, select, update
+from sqlalchemy import Engine, delete, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -196,10 +196,39 @@ def held_progress(job: Job) -> dict[str, Any]:
     return held
 
 
+# A check made as a job's row is written (see submit_checked): it raises to refuse the job (JobRunning, Conflict).
+JobCheck = Callable[[Session], None]
+# The PostgreSQL advisory lock under which checked submissions are made one at a time: any number, the same in every
+# Tailor process (the migrations' is 7_341_202_611, the customers imports' 7_341_202_612).
+SUBMISSION_LOCK = 7_341_202_613
+
+
+class JobRunning(Exception):
+    """A job that runs one at a time was not submitted: ``job_id``, of its kind, is still live (see submit_checked)."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job {job_id} is still running")
+        self.job_id = job_id
+
+
 class JobRunner(Protocol):
     def submit(self, kind: str, work: JobFunction, **params: Any) -> str:
         """Start `work(progress, **params)` and return the job id at once or when done."""
         ...
+
+    def submit_checked(self, kind: str, work: JobFunction, check: JobCheck | None, **params: Any) -> str:
+        """``submit``, once ``check(session)`` has passed in the transaction that writes the job's row, checked
+        submissions one at a time (``one_submission_at_a_time``): what it raises refuses the job, no row written."""
+        ...
+
+
+def one_submission_at_a_time(session: Session) -> None:
+    """Hold the checked submissions of every process on the session's database until its transaction ends: SQLite's
+    write lock (``BEGIN IMMEDIATE``), PostgreSQL's advisory lock ``SUBMISSION_LOCK``. Taken before the check reads
+    anything: two servers' schedules that looked for a live job at the same moment both found none, and both submitted
+    one (two trainings of the same data); now the second waits for the first's row, and sees it."""
+    if not take_the_write_lock(session) and session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SELECT pg_advisory_xact_lock({SUBMISSION_LOCK})"))
 
 
 def undone_if_never_run(undo: Callable[..., None]) -> Callable[[JobFunction], JobFunction]:
@@ -252,12 +281,14 @@ def _not_started(engine: Engine, job_id: str, work: JobFunction, params: dict[st
 
 
 def _create_job(
-    engine: Engine, kind: str, work: JobFunction | None = None, params: dict[str, Any] | None = None
-) -> str:
+    engine: Engine, kind: str, work: JobFunction | None = None, params: dict[str, Any] | None = None,
+    check: JobCheck | None = None,
+) -> str:  # fmt: skip
     """The job's row, queued; a campaign's job (generate, send, refresh_facts) only while its campaign is there,
     held until the row is committed (CampaignNotFound, saying when, for one deleted): a deletion's checks read the
     jobs, and one that read them before the row was written, or that committed since the request read the campaign,
-    went on, and the request was answered 202 for a job that then failed saying the campaign was deleted."""
+    went on, and the request was answered 202 for a job that then failed saying the campaign was deleted. With
+    ``check``, only once it passed, one checked submission at a time (``one_submission_at_a_time``)."""
     job_id = str(uuid.uuid4())
     params = params or {}
     campaign_id = params.get("campaign_id")  # a campaign's job (generate, send) is found by its campaign
@@ -265,11 +296,15 @@ def _create_job(
         _queued[job_id] = (work, params)
     try:
         with session_scope(engine) as session:
+            if check is not None:
+                one_submission_at_a_time(session)
             if campaign_id is not None:
                 from service.campaigns import hold_campaign  # which imports the jobs' recovery, and so this module
 
                 take_the_write_lock(session)  # SQLite: no deletion between the campaign read and the row written
                 hold_campaign(session, campaign_id)
+            if check is not None:
+                check(session)
             session.add(
                 Job(id=job_id, kind=kind, status="queued", worker=worker_name(), campaign_id=campaign_id,
                     heartbeat_at=database_now())
@@ -537,7 +572,11 @@ class InlineJobRunner:
         self.last_result: dict[str, Any] = {}
 
     def submit(self, kind: str, work: JobFunction, **params: Any) -> str:
-        job_id = _create_job(self.engine, kind, work, params)  # queued here until _run has it: no sweep fails it
+        return self.submit_checked(kind, work, None, **params)
+
+    def submit_checked(self, kind: str, work: JobFunction, check: JobCheck | None, **params: Any) -> str:
+        # queued here until _run has it: no sweep fails it
+        job_id = _create_job(self.engine, kind, work, params, check)
         try:
             self.last_result = _run(self.engine, job_id, work, params, self.listener, told=True)
         finally:
@@ -596,7 +635,10 @@ class ThreadJobRunner:
         self._last_failed_try = float("-inf")  # time.monotonic() when a first try was last not delivered
 
     def submit(self, kind: str, work: JobFunction, **params: Any) -> str:
-        job_id = _create_job(self.engine, kind, work, params)
+        return self.submit_checked(kind, work, None, **params)
+
+    def submit_checked(self, kind: str, work: JobFunction, check: JobCheck | None, **params: Any) -> str:
+        job_id = _create_job(self.engine, kind, work, params, check)
         pool = self._lane if kind in self.own_lane else self._pool  # no kind is in an empty lane
         future = pool.submit(self._run_quietly, job_id, work, params)
         with self._lock:

@@ -2,7 +2,10 @@
 
 One submission at a time: while a job of the same kind is still queued or running, a tick is let pass, so a slow job
 does not pile up copies of itself behind it, and of two servers on one database only one runs it at a time (the
-due-checks of both would otherwise share out the same drafts; each draft is still sent once, by its claim). A job
+due-checks of both would otherwise share out the same drafts; each draft is still sent once, by its claim; two
+retrains trained the same data twice): the look for a live job is made again in the transaction that writes the
+new job's row, one such submission at a time (``JobRunner.submit_checked``), so that two servers whose ticks came
+together do not both find none and both submit one. A job
 whose process died holds back no tick: one that missed its beats (service.jobs.recovery.abandoned), or, of a process
 that does not beat, one whose row has not moved for ``STALE_AFTER`` or whose process on this host is gone. A tick
 also passes when the optional ``ready`` check says there is nothing to do, so a frequent check leaves no empty jobs
@@ -21,12 +24,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from service.db.clock import now_in_database
 from service.db.models import UNFINISHED_JOB, Job
 from service.db.session import session_scope
 from service.jobs.recovery import STALE_AFTER, abandoned, is_orphaned
-from service.jobs.runner import JobFunction, JobRunner
+from service.jobs.runner import JobCheck, JobFunction, JobRunner, JobRunning
 
 log = logging.getLogger("tailor.jobs")
 BACKOFF_UP_TO_SECONDS = 3600
@@ -84,9 +88,25 @@ def live_job(engine: Engine, kind: str, own: str | None = None) -> str | None:
     (a job the caller submitted) counted while it is unfinished: what keeps a schedule's tick, or `tailor send-due`,
     from starting a second one beside it."""
     with session_scope(engine) as session:
-        unfinished = session.scalars(select(Job).where(Job.kind == kind, Job.status.in_(UNFINISHED_JOB)))
-        now = now_in_database(session)
-        return next((job.id for job in unfinished if job.id == own or _still_run(job, now)), None)
+        return live_job_in(session, kind, own)
+
+
+def live_job_in(session: Session, kind: str, own: str | None = None) -> str | None:
+    """``live_job``, read in ``session``'s transaction."""
+    unfinished = session.scalars(select(Job).where(Job.kind == kind, Job.status.in_(UNFINISHED_JOB)))
+    now = now_in_database(session)
+    return next((job.id for job in unfinished if job.id == own or _still_run(job, now)), None)
+
+
+def none_live(kind: str, own: str | None = None) -> JobCheck:
+    """The check (``JobRunner.submit_checked``) that refuses a job of ``kind`` while one is live (``live_job``):
+    JobRunning naming it."""
+
+    def check(session: Session) -> None:
+        if (running := live_job_in(session, kind, own)) is not None:
+            raise JobRunning(running)
+
+    return check
 
 
 class PeriodicJob(PeriodicCall):
@@ -116,7 +136,11 @@ class PeriodicJob(PeriodicCall):
         if self._busy() or self._backing_off():
             return
         if self.ready is None or self.ready():
-            self.last_job_id = self.runner.submit(self.kind, self.work, **self.params)
+            check = none_live(self.kind, own=self.last_job_id)
+            try:
+                self.last_job_id = self.runner.submit_checked(self.kind, self.work, check, **self.params)
+            except JobRunning as running:  # another server's, submitted since the look above
+                log.info("scheduled job let pass: another runs", extra={"kind": self.kind, "job_id": running.job_id})
         else:  # nothing to do: the next failure, if one comes, is counted from the start
             self.failures = 0
 

@@ -16,7 +16,8 @@ from service.campaigns import create_campaign, start_generating
 from service.db.session import session_scope
 from service.errors import CampaignFailed, GeneratedAgain, InvalidInput, JobCancelled, Problem, TailorError
 from service.jobs import InlineJobRunner
-from service.jobs.schedule import live_job
+from service.jobs.runner import JobRunning
+from service.jobs.schedule import live_job, none_live
 from service.pipeline.due_drafts import has_due_drafts
 from service.pipeline.generate import generate_campaign, require_models
 from service.pipeline.sending import send_campaign, send_due_drafts
@@ -249,5 +250,10 @@ def send_due_now(
     if not has_due_drafts(engine):
         return {"campaigns": {}}
     runner = InlineJobRunner(engine, listener)
-    runner.submit("send_due", send_due_drafts, engine=engine, links_must_answer=links_must_answer)
+    try:  # looked for again as its row is written: a server's tick may have submitted one since
+        runner.submit_checked(
+            "send_due", send_due_drafts, none_live("send_due"), engine=engine, links_must_answer=links_must_answer
+        )
+    except JobRunning as running:
+        return {"running": running.job_id}
     return runner.last_result
