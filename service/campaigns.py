@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from service.clock import utcnow
 from service.db.batches import batches
 from service.db.models import UNFINISHED_JOB, Brand, Campaign, DeletedCampaign, Draft, Job
-from service.db.session import dialect_insert
+from service.db.session import dialect_insert, one_submission_at_a_time
 from service.errors import CampaignNotFound, Conflict, InvalidInput, Problem, Remedy
 from service.forecasts import current_forecast
 from service.jobs.recovery import drafts_being_sent, flag_interrupted_sends, interrupted_sends
@@ -112,7 +112,10 @@ def start_generating(session: Session, campaign_id: int) -> Campaign:
     audience and drafts are then the record of what went out: generating it again took in customers beyond its
     `max_customers` and made it "ready" again). One
     conditional UPDATE, so that of two requests at the same moment only one gets the campaign; the campaign held
-    first (hold_campaign), so that one deleted meanwhile is a CampaignNotFound saying so."""
+    first (hold_campaign), so that one deleted meanwhile is a CampaignNotFound saying so. The checks of the jobs are
+    made one submission at a time (one_submission_at_a_time), until the session commits: a refresh queued between
+    them and the UPDATE went on beside the generation, both writing the same drafts."""
+    one_submission_at_a_time(session)
     campaign = hold_campaign(session, campaign_id)
     if sent := _sent(session, campaign_id):
         raise Conflict(

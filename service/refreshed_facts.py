@@ -144,9 +144,17 @@ def start_refresh(
     session: Session, jobs: JobRunner, engine: Engine, campaign_id: int, reviewer: str, models: ModelStore | None
 ) -> str:
     """Queue the job refreshing the campaign's out-of-date drafts (``refresh_campaign``), unless refused
-    (``require_refreshable``); its id."""
-    require_refreshable(session, campaign_id)
-    return jobs.submit(KIND, refresh_campaign, engine=engine, campaign_id=campaign_id, reviewer=reviewer, models=models)
+    (``require_refreshable``, checked again as the job's row is written, one such submission at a time: two requests
+    at the same moment, or one as the campaign started generating, both passed the first check, and two jobs wrote the
+    same drafts); its id."""
+    require_refreshable(session, campaign_id)  # at once, without waiting for another's submission
+
+    def check(submitting: Session) -> None:
+        require_refreshable(submitting, campaign_id)
+
+    return jobs.submit_checked(
+        KIND, refresh_campaign, check, engine=engine, campaign_id=campaign_id, reviewer=reviewer, models=models
+    )
 
 
 def refresh_job(session: Session, campaign_id: int, job_id: str | None = None) -> Job | None:

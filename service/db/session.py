@@ -15,7 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
@@ -26,6 +26,10 @@ from service.settings import DbSettings, home_settings
 
 log = logging.getLogger("tailor.db")
 BUSY_TIMEOUT_MS = 10_000  # how long an SQLite connection waits for another's lock before it gives up
+# The PostgreSQL advisory lock under which jobs that run one at a time are checked for and queued (see
+# one_submission_at_a_time): any number, the same in every Tailor process (the migrations' is 7_341_202_611, the
+# customers imports' 7_341_202_612).
+SUBMISSION_LOCK = 7_341_202_613
 
 
 def _lower(text: str | None) -> str | None:
@@ -288,6 +292,16 @@ def take_the_write_lock(session: Session, wait: bool = True) -> bool:
     finally:
         driver.execute(f"PRAGMA busy_timeout={waits}")
     return True
+
+
+def one_submission_at_a_time(session: Session) -> None:
+    """Hold, until the session's transaction ends, the submissions of the jobs that run one at a time, in every process
+    on the session's database: SQLite's write lock (``take_the_write_lock``), PostgreSQL's advisory lock
+    ``SUBMISSION_LOCK``. Taken before the checks read anything (``JobRunner.submit_checked``, a request to generate a
+    campaign): two servers' schedules that looked for a live retrain at the same moment both found none and both
+    queued one, two trainings of the same data; the second now waits for the first's row, and sees it."""
+    if not take_the_write_lock(session) and session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SELECT pg_advisory_xact_lock({SUBMISSION_LOCK})"))
 
 
 @contextmanager

@@ -23,14 +23,14 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, delete, or_, select, text, update
+from sqlalchemy import Engine, delete, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from generation.errors import GenerationError
 from service.db.clock import database_now, now_in_database
 from service.db.models import UNFINISHED_JOB, Job, job_progress
-from service.db.session import session_scope, take_the_write_lock
+from service.db.session import one_submission_at_a_time, session_scope, take_the_write_lock
 from service.errors import Conflict, JobCancelled, NotFound, TailorError, as_told, error_body
 from service.jobs.heartbeat import beat_for, job_beats
 from service.jobs.recovery import (
@@ -198,9 +198,6 @@ def held_progress(job: Job) -> dict[str, Any]:
 
 # A check made as a job's row is written (see submit_checked): it raises to refuse the job (JobRunning, Conflict).
 JobCheck = Callable[[Session], None]
-# The PostgreSQL advisory lock under which checked submissions are made one at a time: any number, the same in every
-# Tailor process (the migrations' is 7_341_202_611, the customers imports' 7_341_202_612).
-SUBMISSION_LOCK = 7_341_202_613
 
 
 class JobRunning(Exception):
@@ -218,17 +215,9 @@ class JobRunner(Protocol):
 
     def submit_checked(self, kind: str, work: JobFunction, check: JobCheck | None, **params: Any) -> str:
         """``submit``, once ``check(session)`` has passed in the transaction that writes the job's row, checked
-        submissions one at a time (``one_submission_at_a_time``): what it raises refuses the job, no row written."""
+        submissions one at a time (``service.db.session.one_submission_at_a_time``): what it raises refuses the job,
+        no row written."""
         ...
-
-
-def one_submission_at_a_time(session: Session) -> None:
-    """Hold the checked submissions of every process on the session's database until its transaction ends: SQLite's
-    write lock (``BEGIN IMMEDIATE``), PostgreSQL's advisory lock ``SUBMISSION_LOCK``. Taken before the check reads
-    anything: two servers' schedules that looked for a live job at the same moment both found none, and both submitted
-    one (two trainings of the same data); now the second waits for the first's row, and sees it."""
-    if not take_the_write_lock(session) and session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"SELECT pg_advisory_xact_lock({SUBMISSION_LOCK})"))
 
 
 def undone_if_never_run(undo: Callable[..., None]) -> Callable[[JobFunction], JobFunction]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import func, select
 
 from service.db.models import Job
@@ -108,3 +109,141 @@ def test_the_send_due_command_starts_no_due_check_beside_the_one_a_server_submit
         released.set()
         server_runner.shutdown()
         server_engine.dispose()
+
+
+class _OtherRequestFirst:
+    """``runner``, which lets ``meanwhile()`` (another server's request) run when asked to submit, before it does: a
+    request made between this one's checks and its job's row."""
+
+    def __init__(self, runner: ThreadJobRunner, meanwhile) -> None:
+        self.runner, self.meanwhile = runner, meanwhile
+
+    def submit(self, kind, work, **params) -> str:
+        self.meanwhile()
+        return self.runner.submit(kind, work, **params)
+
+    def submit_checked(self, kind, work, check, **params) -> str:
+        self.meanwhile()
+        return self.runner.submit_checked(kind, work, check, **params)
+
+
+def _campaign(engine) -> int:
+    from service.campaigns import ensure_brand
+    from service.db.models import Campaign
+
+    with session_scope(engine) as session:
+        campaign = Campaign(name="spring", brand=ensure_brand(session, "hearth"), campaign_type="vip", status="ready")
+        session.add(campaign)
+        session.flush()
+        return campaign.id
+
+
+@pytest.fixture
+def held_refreshes(monkeypatch):
+    """Refresh jobs that run until the test ends, as one of a big campaign runs for minutes."""
+    from service import refreshed_facts
+
+    released = threading.Event()
+    monkeypatch.setattr(refreshed_facts, "refresh_campaign", lambda progress, **params: {"held": released.wait(30)})
+    yield
+    released.set()
+
+
+def test_two_refreshes_of_a_campaign_asked_at_once_queue_one_job(shared_engine, held_refreshes):
+    """Two servers each asked to refresh the campaign's drafts at the same moment (the review page's button pressed
+    on both) each found no refresh running, and queued one: two jobs wrote the same drafts."""
+    from service.errors import Conflict
+    from service.refreshed_facts import KIND, start_refresh
+
+    campaign_id = _campaign(shared_engine)
+    other_engine = _second_server_engine(shared_engine)
+    runners = [ThreadJobRunner(shared_engine), ThreadJobRunner(other_engine)]
+    others = []
+
+    def other_server_refreshes() -> None:
+        with session_scope(other_engine) as session:
+            others.append(start_refresh(session, runners[1], other_engine, campaign_id, "Bo", None))
+
+    try:
+        with (
+            pytest.raises(Conflict, match="being refreshed already") as refused,
+            session_scope(shared_engine) as session,
+        ):
+            start_refresh(session, _OtherRequestFirst(runners[0], other_server_refreshes), shared_engine, campaign_id,
+                          "Ola", None)  # fmt: skip
+        assert len(others) == 1 and f"POST /jobs/{others[0]}/cancel" in str(refused.value)
+        assert _jobs_of(shared_engine, KIND) == 1
+    finally:
+        for runner in runners:
+            runner.shutdown(grace_seconds=0)
+        other_engine.dispose()
+
+
+def test_a_refresh_asked_as_the_campaign_starts_generating_is_refused(shared_engine, held_refreshes):
+    """A refresh checked the campaign was not generating; a request to generate it came and went before the refresh's
+    job was queued: the refresh wrote drafts the generation was writing anew."""
+    from service.campaigns import start_generating
+    from service.errors import Conflict
+    from service.refreshed_facts import KIND, start_refresh
+
+    campaign_id = _campaign(shared_engine)
+    other_engine = _second_server_engine(shared_engine)
+    runner = ThreadJobRunner(shared_engine)
+
+    def other_server_generates() -> None:
+        with session_scope(other_engine) as session:
+            start_generating(session, campaign_id)
+
+    try:
+        with pytest.raises(Conflict, match="is being generated"), session_scope(shared_engine) as session:
+            start_refresh(session, _OtherRequestFirst(runner, other_server_generates), shared_engine, campaign_id,
+                          "Ola", None)  # fmt: skip
+        assert _jobs_of(shared_engine, KIND) == 0
+    finally:
+        runner.shutdown(grace_seconds=0)
+        other_engine.dispose()
+
+
+def test_a_generation_asked_as_a_refresh_is_queued_is_refused(shared_engine, held_refreshes, monkeypatch):
+    """A request to generate checked that no refresh of the campaign's drafts was queued; one was queued before it
+    marked the campaign generating: both wrote the same drafts."""
+    from service.campaigns import start_generating
+    from service.errors import Conflict
+    from service.jobs import recovery
+    from service.refreshed_facts import KIND, start_refresh
+
+    campaign_id = _campaign(shared_engine)
+    other_engine = _second_server_engine(shared_engine)
+    runner = ThreadJobRunner(other_engine)
+    refreshes, refused = [], []
+
+    def other_server_refreshes() -> None:
+        try:
+            with session_scope(other_engine) as session:
+                refreshes.append(start_refresh(session, runner, other_engine, campaign_id, "Bo", None))
+        except Conflict as error:
+            refused.append(error)
+
+    flag_interrupted_sends = recovery.flag_interrupted_sends
+    refreshing = threading.Thread(target=other_server_refreshes)
+
+    def after_the_job_checks(session, campaign_id) -> None:  # start_generating's, before it marks the campaign
+        refreshing.start()
+        refreshing.join(timeout=1)  # done, or waiting for the generation to commit
+        flag_interrupted_sends(session, campaign_id)
+
+    monkeypatch.setattr(recovery, "flag_interrupted_sends", after_the_job_checks)
+    generated = []
+    try:
+        try:
+            with session_scope(shared_engine) as session:
+                generated.append(start_generating(session, campaign_id).status)
+        except Conflict as error:
+            refused.append(error)
+        refreshing.join(timeout=30)
+        assert not refreshing.is_alive()
+        assert len(refused) == 1, refused  # the generation or the refresh: not both
+        assert len(generated) + _jobs_of(shared_engine, KIND) == 1
+    finally:
+        runner.shutdown(grace_seconds=0)
+        other_engine.dispose()
