@@ -59,7 +59,12 @@ from service.moments import moment_problem
 from service.paths import RootPath, route_path
 from service.pipeline.due_drafts import has_due_drafts
 from service.pipeline.sending import send_due_drafts
-from service.pipeline.training import refresh_missing_segments, require_copy_model_file, retrain_if_new_data
+from service.pipeline.training import (
+    TRAINING_JOBS,
+    refresh_missing_segments,
+    require_copy_model_file,
+    retrain_if_new_data,
+)
 from service.request_ids import RequestIds
 from service.request_size import MIB, RequestSizeLimit
 from service.retention import PRUNE_EVERY_SECONDS, prune_history
@@ -169,7 +174,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     on_engine = {"engine": engine}
     schedules = []
     if every_hours := RetrainSettings().every_hours:
-        schedules.append(PeriodicJob(runner, engine, "retrain", retrain_if_new_data, every_hours * 3600, on_engine))
+        retrain = PeriodicJob(
+            runner, engine, "retrain", retrain_if_new_data, every_hours * 3600, on_engine, waits_for=TRAINING_JOBS
+        )
+        schedules.append(retrain)
     if due_minutes := SendScheduleSettings().due_check_minutes:
         due = partial(has_due_drafts, engine)
         schedules.append(PeriodicJob(runner, engine, "send_due", send_due_drafts, due_minutes * 60, on_engine, due))

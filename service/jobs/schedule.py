@@ -83,43 +83,44 @@ def _still_run(job: Job, now: datetime) -> bool:
     return job.updated_at > now - STALE_AFTER and not is_orphaned(job.worker)
 
 
-def live_job(engine: Engine, kind: str, own: str | None = None) -> str | None:
-    """The id of a job of ``kind`` that a process still runs (a server's due-check, or a command's), if any, ``own``
-    (a job the caller submitted) counted while it is unfinished: what keeps a schedule's tick, or `tailor send-due`,
-    from starting a second one beside it."""
+def live_job(engine: Engine, kind: str, own: str | None = None, also: tuple[str, ...] = ()) -> str | None:
+    """The id of a job of ``kind`` (or of a kind ``also`` names) that a process still runs (a server's due-check, or a
+    command's), if any, ``own`` (a job the caller submitted) counted while it is unfinished: what keeps a schedule's
+    tick, or `tailor send-due`, from starting a second one beside it."""
     with session_scope(engine) as session:
-        return live_job_in(session, kind, own)
+        return live_job_in(session, kind, own, also)
 
 
-def live_job_in(session: Session, kind: str, own: str | None = None) -> str | None:
+def live_job_in(session: Session, kind: str, own: str | None = None, also: tuple[str, ...] = ()) -> str | None:
     """``live_job``, read in ``session``'s transaction."""
-    unfinished = session.scalars(select(Job).where(Job.kind == kind, Job.status.in_(UNFINISHED_JOB)))
+    unfinished = session.scalars(select(Job).where(Job.kind.in_((kind, *also)), Job.status.in_(UNFINISHED_JOB)))
     now = now_in_database(session)
     return next((job.id for job in unfinished if job.id == own or _still_run(job, now)), None)
 
 
-def none_live(kind: str, own: str | None = None) -> JobCheck:
-    """The check (``JobRunner.submit_checked``) that refuses a job of ``kind`` while one is live (``live_job``):
-    JobRunning naming it."""
+def none_live(kind: str, own: str | None = None, also: tuple[str, ...] = ()) -> JobCheck:
+    """The check (``JobRunner.submit_checked``) that refuses a job of ``kind`` while one of it (or of a kind ``also``
+    names) is live (``live_job``): JobRunning naming it."""
 
     def check(session: Session) -> None:
-        if (running := live_job_in(session, kind, own)) is not None:
+        if (running := live_job_in(session, kind, own, also)) is not None:
             raise JobRunning(running)
 
     return check
 
 
 class PeriodicJob(PeriodicCall):
-    """Every ``interval_seconds``, ``runner.submit(kind, work, **params)`` unless a job of ``kind`` is unfinished
-    (which ``engine``'s jobs table tells) or ``ready()`` is False."""
+    """Every ``interval_seconds``, ``runner.submit(kind, work, **params)`` unless a job of ``kind``, or of a kind
+    ``waits_for`` names, is unfinished (which ``engine``'s jobs table tells) or ``ready()`` is False: the scheduled
+    retrain waits for any training (POST /train on another server: it trained the same data beside it)."""
 
     def __init__(
         self, runner: JobRunner, engine: Engine, kind: str, work: JobFunction, interval_seconds: float,
-        params: dict[str, Any], ready: Callable[[], bool] | None = None,
+        params: dict[str, Any], ready: Callable[[], bool] | None = None, waits_for: tuple[str, ...] = (),
     ) -> None:  # fmt: skip
         super().__init__(kind, self._tick, interval_seconds)
         self.runner, self.engine, self.kind, self.work, self.params = runner, engine, kind, work, params
-        self.ready = ready
+        self.ready, self.waits_for = ready, waits_for
         self.last_job_id: str | None = None
         self.failures = 0  # of its jobs in a row
         self._passing = 0  # ticks still to let pass after them
@@ -127,7 +128,7 @@ class PeriodicJob(PeriodicCall):
         self._most_passed = max(0, math.ceil(BACKOFF_UP_TO_SECONDS / interval_seconds) - 1)
 
     def _busy(self) -> bool:
-        return live_job(self.engine, self.kind, own=self.last_job_id) is not None
+        return live_job(self.engine, self.kind, own=self.last_job_id, also=self.waits_for) is not None
 
     def _tick(self) -> None:
         if self._passing:
@@ -136,7 +137,7 @@ class PeriodicJob(PeriodicCall):
         if self._busy() or self._backing_off():
             return
         if self.ready is None or self.ready():
-            check = none_live(self.kind, own=self.last_job_id)
+            check = none_live(self.kind, own=self.last_job_id, also=self.waits_for)
             try:
                 self.last_job_id = self.runner.submit_checked(self.kind, self.work, check, **self.params)
             except JobRunning as running:  # another server's, submitted since the look above

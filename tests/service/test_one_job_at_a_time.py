@@ -247,3 +247,33 @@ def test_a_generation_asked_as_a_refresh_is_queued_is_refused(shared_engine, hel
     finally:
         runner.shutdown(grace_seconds=0)
         other_engine.dispose()
+
+
+def test_a_server_s_scheduled_retrain_waits_for_a_training_another_server_runs(shared_engine, monkeypatch):
+    """POST /train on one server, and the other's scheduled retrain came: it looked for a live retrain alone, found
+    none, and trained the same data beside the training (the last training's marker, which would have skipped it, is
+    written only as the training ends)."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    other_engine = _second_server_engine(shared_engine)
+    other_server, released = ThreadJobRunner(other_engine), threading.Event()
+    training = other_server.submit("train", lambda progress: {"held": released.wait(60)})
+    monkeypatch.setenv("TAILOR_RETRAIN_EVERY_HOURS", str(0.2 / 3600))  # every 0.2 s
+    try:
+        with TestClient(create_app(shared_engine)):
+            time.sleep(1.5)  # seven ticks
+            assert _jobs_of(shared_engine, "retrain") == 0
+            released.set()
+            other_server.wait(training, timeout=30)
+            deadline = time.monotonic() + 30
+            while not _jobs_of(shared_engine, "retrain"):  # once the training ended, the schedule's next tick
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+    finally:
+        released.set()
+        other_server.shutdown()
+        other_engine.dispose()
