@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, bindparam, delete, func, select, update
+from sqlalchemy.orm import Session
 
 from audience.orders import RETURNED_WHOLE
 from service.clock import as_text, utcnow
@@ -21,6 +22,7 @@ from service.db.models import AudienceSnapshot, Customer, Event, Interaction, Jo
 from service.db.session import session_scope
 from service.erasures import Erasures, id_digest
 from service.errors import JobCancelled, NotReady
+from service.jobs.runner import JobRunning
 from service.pipeline import frames
 from service.pipeline.model_store import current_folder, publish, read_metadata
 from service.pipeline.stored_bounds import refuse_lines_past_bounds
@@ -270,12 +272,27 @@ def recompute_audience(progress: ProgressFn, engine: Engine) -> dict[str, Any]:
 
 def submit_audience_refresh(runner: JobRunner, engine: Engine) -> str:
     """Queue :func:`recompute_audience` and return its job id; a refresh still waiting in the queue already
-    covers what was committed before this call, so its id is returned instead of queueing a second one."""
+    covers what was committed before this call, so its id is returned instead of queueing a second one: looked for
+    again as the new one's row is written, one such submission at a time (``JobRunner.submit_checked``), else two
+    imports ending at the same moment each found none and each queued one."""
     with session_scope(engine) as session:
-        waiting = session.scalar(
-            select(Job.id).where(Job.kind == AUDIENCE_JOB, Job.status == "queued").order_by(Job.created_at.desc())
-        )
-    return waiting or runner.submit(AUDIENCE_JOB, recompute_audience, engine=engine)
+        if waiting := _waiting_audience_refresh(session):
+            return waiting
+
+    def check(session: Session) -> None:
+        if waiting := _waiting_audience_refresh(session):
+            raise JobRunning(waiting)
+
+    try:
+        return runner.submit_checked(AUDIENCE_JOB, recompute_audience, check, engine=engine)
+    except JobRunning as queued:
+        return queued.job_id
+
+
+def _waiting_audience_refresh(session: Session) -> str | None:
+    """The id of the latest audience refresh still waiting in the queue, if any."""
+    latest = select(Job.id).where(Job.kind == AUDIENCE_JOB, Job.status == "queued").order_by(Job.created_at.desc())
+    return session.scalar(latest.limit(1))
 
 
 def refresh_missing_segments(runner: JobRunner, engine: Engine) -> str | None:

@@ -277,3 +277,29 @@ def test_a_server_s_scheduled_retrain_waits_for_a_training_another_server_runs(s
         released.set()
         other_server.shutdown()
         other_engine.dispose()
+
+
+def test_two_orders_imports_ending_at_once_queue_one_audience_refresh(shared_engine):
+    """Two orders imports that ended at the same moment (two servers, or two requests of one) each found no audience
+    refresh waiting in the queue, and each queued one: the second recomputed every customer's profile again."""
+    from service.pipeline.training import AUDIENCE_JOB, submit_audience_refresh
+
+    other_engine = _second_server_engine(shared_engine)
+    runners = [ThreadJobRunner(shared_engine), ThreadJobRunner(other_engine)]
+    released = threading.Event()
+    for runner in runners:  # each server's one job worker busy: the refreshes wait in the queue
+        runner.submit("retrain", lambda progress: {"held": released.wait(30)})
+    others = []
+
+    def other_import_ends() -> None:
+        others.append(submit_audience_refresh(runners[1], other_engine))
+
+    try:
+        queued = submit_audience_refresh(_OtherRequestFirst(runners[0], other_import_ends), shared_engine)
+        assert others == [queued]
+        assert _jobs_of(shared_engine, AUDIENCE_JOB) == 1
+    finally:
+        released.set()
+        for runner in runners:
+            runner.shutdown(grace_seconds=0)
+        other_engine.dispose()
