@@ -46,18 +46,23 @@ def login_page(request: Request, next: str | None = None, why: str | None = None
     they were sent here, said on the page (one of LOGIN_NOTES; else, sent here from a page, LINK_NOTE)."""
     onward = after_login(next)
     note = LOGIN_NOTES.get(why or "") or (LINK_NOTE if onward != PREFIX else None)
-    context = {"error": None, "reviewer": "", "reviewer_max": REVIEWER_MAX, "next": onward, "note": note}
-    return templates.TemplateResponse(request, "login.html", context)
+    return _login_form(request, {"error": None, "reviewer": "", "next": onward, "note": note})
 
 
 def session_ended_login(request: Request, carried: CarriedForm) -> HTMLResponse:
     """The login page for a form sent after its session had ended, holding the form to offer it again once the
     person is back in (service.review.resend)."""
     context = {
-        "error": None, "reviewer": "", "reviewer_max": REVIEWER_MAX, "next": carried.page, "note": CARRIED_NOTE,
-        "carried": carried.as_field(),
+        "error": None, "reviewer": "", "next": carried.page, "note": CARRIED_NOTE, "carried": carried.as_field(),
     }  # fmt: skip
-    return templates.TemplateResponse(request, "login.html", context, status_code=401)
+    return _login_form(request, context, status_code=401)
+
+
+def _login_form(request: Request, context: dict, status_code: int = 200) -> HTMLResponse:
+    """The login page with ``context``, and the most characters its name field takes (REVIEWER_MAX, which the login
+    holds the name to): each of its answers (asked for, a form carried, a login refused) needs it."""
+    context = {**context, "reviewer_max": REVIEWER_MAX}
+    return templates.TemplateResponse(request, "login.html", context, status_code=status_code)
 
 
 def offered_to_reviewer_now(request: Request, carried: CarriedForm) -> RedirectResponse:
@@ -82,19 +87,18 @@ def login(
     sent again led to asked to send the login again ("Confirm Form Resubmission")."""
     form = read_carried(carried)
     typed = {
-        "reviewer": reviewer, "reviewer_max": REVIEWER_MAX, "next": after_login(next),
-        "note": CARRIED_NOTE if form else None,
+        "reviewer": reviewer, "next": after_login(next), "note": CARRIED_NOTE if form else None,
         "carried": form.as_field() if form else "",
     }  # fmt: skip
     if not reviewer.strip():
         error = "Give your name: it is recorded with every review you make."
         context = {"error": error, "error_field": "reviewer", **typed}  # the field marked, and focused, is its own
-        return templates.TemplateResponse(request, "login.html", context, status_code=422)
+        return _login_form(request, context, status_code=422)
     try:
         key = verify_key(session, api_key.strip())
     except Unauthorized as error:
         context = {"error": str(error), "error_field": "api_key", **typed}
-        return templates.TemplateResponse(request, "login.html", context, status_code=401)
+        return _login_form(request, context, status_code=401)
     # the browser's earlier session ends: its cookie is replaced, and a copy of it (another person's, at a shared
     # desk, logged in as themselves before) signed in for the rest of its 12 hours
     close_session(session, request.cookies.get(REVIEW_COOKIE))
