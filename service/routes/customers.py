@@ -33,6 +33,7 @@ record_router = APIRouter(tags=["customers"], responses=errors(*KEYED))
 
 # What the recent-arrival boost lifts: its old name, boost_new, read as a lift of the answers' `new_arrival`, which
 # marks another newness (a product the model was trained without) and which the boost does not read.
+RECOMMENDED_MAX = 100  # products one request for recommendations may ask for (k)
 RECENTLY_ARRIVED = (
     "weight that lifts the products whose catalog `arrived_at` falls within the last 30 days (the products file's "
     "column; a product without one is never lifted), added to a score running from 1 for the model's first pick "
@@ -147,10 +148,12 @@ def export_customer(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> S
     "/customers/{customer_id:external_id}/recommendations",
     response_model=list[Recommendation],
     responses=errors(404, 409),
-)
+    openapi_extra={WHOLE_LIST: "the recommendations are one ranked list, not a page at a time: the customer's best "
+                   f"k (at most {RECOMMENDED_MAX}); ask for more with k"},
+)  # fmt: skip
 def recommendations(
     customer_id: str, session: SessionDep, state: StateDep, _key: ApiKeyDep,
-    k: int = Query(10, ge=1, le=100),
+    k: int = Query(10, ge=1, le=RECOMMENDED_MAX),
     include_seen: bool = Query(False, description="also recommend products the customer already bought"),
     reorderable_categories: list[str] = Query([], description="categories whose bought products may come again"),
     max_per_category: int | None = Query(None, ge=1, description="at most this many products of one category"),

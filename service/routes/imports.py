@@ -10,8 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from service import importing
-from service.deps import ApiKeyDep, SessionDep, StateDep
+from service.deps import WHOLE_LIST, ApiKeyDep, SessionDep, StateDep
 from service.importing.background import imported, submit_import
+from service.importing.columns import SPECS
 from service.importing.date_orders import day_first_of, every_settled_order, forget, order_name
 from service.importing.files import base_name
 from service.routes.responses import KEYED, errors
@@ -31,9 +32,18 @@ WRITTEN_MEANWHILE = (
     "nothing of this one was written; send it again after `Retry-After`, and it updates what the other wrote."
 )
 Kind = Literal["customers", "products", "orders", "sends"]
+# Each kind's date columns, of which GET /imports/date-orders holds at most one order each: "orders' timestamp".
+DATE_COLUMNS = ", ".join(
+    f"{spec.name}' {column.name}" for spec in SPECS.values() for column in spec.columns if column.kind == "timestamp"
+)
 
 
-@router.get("/date-orders", response_model=list[SettledDateOrderOut])
+@router.get(
+    "/date-orders",
+    response_model=list[SettledDateOrderOut],
+    openapi_extra={WHOLE_LIST: "the date orders are answered whole, not a page at a time: at most one for each "
+                   f"kind's date column ({DATE_COLUMNS})"},
+)  # fmt: skip
 def date_orders(session: SessionDep, _key: ApiKeyDep) -> list[SettledDateOrderOut]:
     """The order (day or month first) each kind's numeric dates are read in when a file's own dates do not say it,
     as the first file of the kind whose order was known settled it."""

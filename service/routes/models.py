@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from service.deps import ApiKeyDep, StateDep
+from service.deps import WHOLE_LIST, ApiKeyDep, StateDep
 from service.pipeline.model_store import MODEL_KINDS, describe, use_version
 from service.routes.responses import KEYED, errors
 from service.schemas import ModelKind, ModelKindOut, UseModelVersion
@@ -12,7 +12,13 @@ from service.state import check_servable
 router = APIRouter(tags=["models"], responses=errors(*KEYED))
 
 
-@router.get("/models", response_model=list[ModelKindOut])
+@router.get(
+    "/models",
+    response_model=list[ModelKindOut],
+    openapi_extra={WHOLE_LIST: "the models are answered whole, not a page at a time: the recommender and the "
+                   "engagement model, each with the versions kept on disk (at most TAILOR_MODELS_KEPT of them besides "
+                   "the one in use)"},
+)  # fmt: skip
 def list_models(state: StateDep, _key: ApiKeyDep) -> list[dict]:
     """The recommender and the engagement model: the version in use and the kept ones, newest first, each with
     its training metadata (parameters, data snapshot, holdout quality), and `cannot_serve` where the one in use

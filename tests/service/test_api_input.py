@@ -362,6 +362,29 @@ def test_a_page_of_the_segments_is_refused_saying_they_are_answered_whole(client
     assert problem["message"] == "takes no parameter", problem  # no page asked for: nothing said of pages
 
 
+@pytest.mark.parametrize(
+    ("path", "taken", "why"),
+    [
+        ("/models", "takes no parameter", "the models are answered whole, not a page at a time: the recommender and "
+         "the engagement model, each with the versions kept on disk (at most TAILOR_MODELS_KEPT of them besides the "
+         "one in use)"),
+        ("/imports/date-orders", "takes no parameter", "the date orders are answered whole, not a page at a time: at "
+         "most one for each kind's date column (customers' consent_at, products' arrived_at, orders' timestamp, "
+         "sends' sent_at)"),
+        ("/customers/c1/recommendations", "is no parameter of this request; it takes k, ",
+         "the recommendations are one ranked list, not a page at a time: the customer's best k (at most 100); ask for "
+         "more with k"),
+    ],
+)  # fmt: skip
+def test_a_page_of_any_list_answered_whole_is_refused_saying_why(client, path, taken, why):
+    """`GET /models?limit=1` and `GET /imports/date-orders?limit=1` were told "takes no parameter" and
+    `/customers/{id}/recommendations?offset=10` the parameters it takes, as /segments was before: a client that pages
+    the other lists (limit and offset) was left looking for how to page these."""
+    for page in ("limit=1", "offset=10"):
+        (problem,) = _refused(client.get(f"{path}?{page}"), f"query.{page.split('=')[0]}")["problems"]
+        assert problem["message"].startswith(taken) and problem["message"].endswith(f": {why}"), problem
+
+
 def test_a_body_nested_too_deep_is_not_called_something_other_than_json(client):
     """A JSON body of arrays nested a thousand deep is UTF-8 JSON: it was refused as "is not JSON text in UTF-8",
     which sent its sender looking at the encoding of a body whose only fault was its depth."""
