@@ -22,6 +22,9 @@ from sqlalchemy import Engine
 log = logging.getLogger("tailor.db")
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# On PostgreSQL, the advisory lock the migrations run under (migrations/env.py): any number, the same in every Tailor
+# process; `tailor db status` looks for it held.
+MIGRATION_LOCK = 7_341_202_611
 # Who hears of an upgrade besides the log: a command, which logs warnings alone, tells the person on stderr.
 _upgrade_listener: ContextVar[Callable[[str, str], None] | None] = ContextVar("upgrade_listener", default=None)
 

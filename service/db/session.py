@@ -150,6 +150,34 @@ def configured_engine(migrate: Callable[[Engine], None]) -> Engine:
     """The engine of DATABASE_URL (else the SQLite file in TAILOR_HOME) once ``migrate(engine)`` has run (an
     upgrade; `tailor db downgrade`'s downgrade); DatabaseUnavailable saying why when that URL cannot be used."""
     settings = DbSettings()
+    url, shown = configured_url(settings)
+    try:
+        engine = make_engine(url, settings.echo, settings.connect_timeout_seconds)
+    except (NoSuchModuleError, ModuleNotFoundError) as error:  # the engine imports its driver as it is made
+        raise driver_missing(shown, error) from None
+    except OSError as error:  # a SQLite file whose folder cannot be made or written: it said only the path's error
+        fix = (
+            "give DATABASE_URL a file in a folder Tailor can write"
+            if settings.url
+            else f"set TAILOR_HOME ({home_settings().home}) to a folder Tailor can write"
+        )
+        reason = (error.strerror or str(error)).lower()
+        raise DatabaseUnavailable(f"The database {shown} cannot be made: {error.filename}: {reason}; {fix}") from None
+    with database_answers(shown):
+        migrate(engine)
+    if problem := case_folding_problem(engine):
+        log.warning(problem, extra={"database": shown})
+    if engine.dialect.name == "sqlite":
+        # Its connections closed as the process ends, the last one writes the write-ahead log into the file and
+        # removes it: left open, every command and stopped server left a tailor.db-wal beside the file, and a backup
+        # copied over tailor.db (a restore) had that log's later writes replayed onto it.
+        atexit.register(engine.dispose)
+    return engine
+
+
+def configured_url(settings: DbSettings) -> tuple[str, str]:
+    """The URL of ``settings`` (DATABASE_URL, else the SQLite file in TAILOR_HOME), and the same as shown to people,
+    its password hidden; DatabaseUnavailable when it is no database URL, or names no SQLite file."""
     url = settings.resolved_url()
     try:
         shown = make_url(url).render_as_string(hide_password=True)
@@ -164,23 +192,23 @@ def configured_engine(migrate: Callable[[Engine], None]) -> Engine:
             f"DATABASE_URL ({url}) names no database file, so all written to it would be lost as the process "
             "ends; give the file's path, such as sqlite:////srv/tailor/tailor.db"
         )
+    return url, shown
+
+
+def driver_missing(shown: str, error: Exception) -> DatabaseUnavailable:
+    """The error for the database ``shown``, whose driver could not be imported (``error``)."""
+    return DatabaseUnavailable(
+        f"The database {shown} needs a driver that is not installed ({error}); for PostgreSQL install the "
+        "`postgres` extra (pip install -e '.[postgres]'), whose driver is psycopg: postgresql+psycopg://..."
+    )
+
+
+@contextmanager
+def database_answers(shown: str) -> Iterator[None]:
+    """Within the block, the database ``shown`` not reached, refusing what it is asked, or at a revision this version
+    has no migration for, is DatabaseUnavailable saying so."""
     try:
-        engine = make_engine(url, settings.echo, settings.connect_timeout_seconds)
-    except (NoSuchModuleError, ModuleNotFoundError) as error:  # the engine imports its driver as it is made
-        raise DatabaseUnavailable(
-            f"The database {shown} needs a driver that is not installed ({error}); for PostgreSQL install the "
-            "`postgres` extra (pip install -e '.[postgres]'), whose driver is psycopg: postgresql+psycopg://..."
-        ) from None
-    except OSError as error:  # a SQLite file whose folder cannot be made or written: it said only the path's error
-        fix = (
-            "give DATABASE_URL a file in a folder Tailor can write"
-            if settings.url
-            else f"set TAILOR_HOME ({home_settings().home}) to a folder Tailor can write"
-        )
-        reason = (error.strerror or str(error)).lower()
-        raise DatabaseUnavailable(f"The database {shown} cannot be made: {error.filename}: {reason}; {fix}") from None
-    try:
-        migrate(engine)
+        yield
     except OperationalError as error:
         reason = " ".join(str(error.orig or error).split())[:300]
         raise DatabaseUnavailable(f"The database {shown} cannot be reached: {reason}") from None
@@ -196,14 +224,6 @@ def configured_engine(migrate: Callable[[Engine], None]) -> Engine:
             f"The database {shown} was migrated by another version of Tailor ({error}); this one cannot use it. "
             "Run the version that migrated it, or one newer."
         ) from None
-    if problem := case_folding_problem(engine):
-        log.warning(problem, extra={"database": shown})
-    if engine.dialect.name == "sqlite":
-        # Its connections closed as the process ends, the last one writes the write-ahead log into the file and
-        # removes it: left open, every command and stopped server left a tailor.db-wal beside the file, and a backup
-        # copied over tailor.db (a restore) had that log's later writes replayed onto it.
-        atexit.register(engine.dispose)
-    return engine
 
 
 def case_folding_problem(engine: Engine) -> str | None:

@@ -12,11 +12,11 @@ version row."""
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
+from service.db.migrate import MIGRATION_LOCK
 from service.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata
-MIGRATION_LOCK = 7_341_202_611  # the advisory lock's key: any number, the same in every Tailor process
 
 
 def run_migrations_online() -> None:
