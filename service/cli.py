@@ -14,7 +14,7 @@ from service.cli_bounds import IdArgumentCommand
 from service.cli_campaigns import campaigns_generate, campaigns_list, export, generate
 from service.cli_customers import customers_erase, customers_export, customers_lift_erasure
 from service.cli_date_orders import date_orders_forget, date_orders_list
-from service.cli_db import db_downgrade
+from service.cli_db import db_downgrade, db_status
 from service.cli_drafts import drafts_approve, drafts_list, drafts_reject, drafts_show, drafts_suggest
 from service.cli_drafts_in_bulk import drafts_approve_pending, drafts_reapprove_late
 from service.cli_eval import eval
@@ -47,7 +47,9 @@ campaigns_app = _commands(help="The campaigns and their ids, for the commands th
 customers_app = _commands(help="What Tailor holds about one customer.", no_args_is_help=True)
 history_app = _commands(help="The email history kept (TAILOR_HISTORY_KEEP_DAYS).", no_args_is_help=True)
 drafts_app = _commands(help="Review a campaign's drafts, one by one or in bulk.", no_args_is_help=True)
-db_app = _commands(help="The database's schema: moving it back for an older version.", no_args_is_help=True)
+db_app = _commands(
+    help="The database's schema: where it stands, and moving it back for an older version.", no_args_is_help=True
+)
 jobs_app = _commands(help="The jobs run by the server and the commands: list, show, cancel.", no_args_is_help=True)
 date_orders_app = _commands(help="The order of numeric dates each kind's imports settled.", no_args_is_help=True)
 app.command("import")(import_file)
@@ -69,6 +71,7 @@ customers_app.command("lift-erasure")(customers_lift_erasure)
 customers_app.command("export")(customers_export)
 date_orders_app.command("list")(date_orders_list)
 date_orders_app.command("forget")(date_orders_forget)
+db_app.command("status")(db_status)
 db_app.command("downgrade")(db_downgrade)
 drafts_app.command("list")(drafts_list)
 drafts_app.command("show", cls=IdArgumentCommand)(drafts_show)

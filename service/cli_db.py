@@ -1,5 +1,6 @@
-"""`tailor db downgrade REVISION`: the database's schema moved back for an older version of Tailor. Registered on
-the `db` group by service.cli; heavy imports happen inside the command."""
+"""`tailor db status`: where the database's schema stands against this release, read without changing anything; and
+`tailor db downgrade REVISION`: the schema moved back for an older version of Tailor. Registered on the `db` group by
+service.cli; heavy imports happen inside the commands."""
 
 from __future__ import annotations
 
@@ -34,3 +35,65 @@ def db_downgrade(
 
     configured_engine(checked_downgrade)
     typer.echo(f"the database is at revision {revision}: start the version of Tailor that migrated it there")
+
+
+# `tailor db status`'s exit status by the schema's state, for scripts (README: Upgrading and rolling back); 2 stays
+# every command's error (the database cannot be reached or read).
+STATUS_EXIT_CODES = {"up_to_date": 0, "pending": 3, "newer": 4, "no_file": 5}
+
+
+def db_status() -> None:
+    """Where the database stands, before an upgrade or a downgrade: which database the configuration names (its
+    password hidden), its revision, the one this release serves, the migrations this release would run on it, and
+    whether a migration runs now. Nothing is changed: no migration runs, a SQLite file that is not there is not made,
+    and a running server is not held up. Exits 0 when up to date, 3 when migrations are pending, 4 when a newer
+    release migrated it, 5 when its SQLite file is not there, 2 when it cannot be read."""
+    from service.db.schema_status import schema_status
+
+    status = schema_status()
+    typer.echo(f"database: {status.database}")
+    typer.echo(f"revision: {_revision_shown(status)}")
+    typer.echo(f"this release serves: {status.head}")
+    if status.current is None:  # each of this release's migrations: no news
+        typer.echo(
+            f"pending: all {len(status.pending)} of this release's migrations, {status.pending[0][0]} to {status.head}"
+        )
+    elif status.state == "pending":
+        typer.echo(f"pending: {len(status.pending)} migration{'s' if len(status.pending) != 1 else ''}")
+        for revision, name in status.pending:
+            typer.echo(f"  {revision} {name}")
+    if status.migrating:
+        typer.echo("migrating now: another process holds the migration lock; ask again once it is done")
+    if status.stopped_half_way:
+        typer.echo(
+            "a migration stopped half way (a copy of the database from before it lies beside the file, "
+            "*.pre-migration): the next start puts the database back as that copy holds it, then migrates it"
+        )
+    typer.echo(_verdict(status))
+    raise typer.Exit(STATUS_EXIT_CODES[status.state])
+
+
+def _revision_shown(status) -> str:
+    if status.no_file:
+        return "none: the database file is not there"
+    if status.current is None:
+        return "none: no schema yet (a new, empty database)"
+    return status.current
+
+
+def _verdict(status) -> str:
+    """The last line: whether this release can start on the database as it is, and what its next start does."""
+    if status.state == "up_to_date":
+        return "up to date: this release serves the database as it is"
+    if status.state == "no_file":
+        return f"not there: this release's next start (the server or a command) makes it, at revision {status.head}"
+    if status.state == "newer":
+        return (
+            f"newer than this release: revision {status.current} is none of its migrations, so a newer release of "
+            f"Tailor migrated it and this one will not start on it; run that release, or move the database back to "
+            f"{status.head} with that release's `tailor db downgrade {status.head}`"
+        )
+    return (
+        "behind this release: its next start (the server or a command) migrates the database to "
+        f"{status.head}; back it up first (README: Upgrading and rolling back)"
+    )

@@ -72,6 +72,18 @@ def known_revision(revision: str | None) -> bool:
         return False
 
 
+def migrations_after(revision: str | None) -> list[tuple[str, str]]:
+    """This version's migrations a database at ``revision`` (None: one not migrated yet) has still to run, oldest
+    first, each as its revision and name: [("0054", "job_progress_fractions"), ...]; none for a revision this version
+    does not know (a newer version migrated it)."""
+    ordered = list(reversed(list(_migrations().walk_revisions())))
+    revisions = [script.revision for script in ordered]
+    if revision is not None and revision not in revisions:
+        return []
+    first = 0 if revision is None else revisions.index(revision) + 1
+    return [(script.revision, Path(script.path).stem.removeprefix(f"{script.revision}_")) for script in ordered[first:]]
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate to ``revision``, one process at a time: on PostgreSQL under an advisory lock (migrations/env.py);
     on a SQLite file under a lock on a file beside it, since its driver commits each CREATE TABLE at once and two

@@ -1,0 +1,120 @@
+"""Where the configured database's schema stands against this release's migrations, read without changing anything:
+for `tailor db status`, before an upgrade or a downgrade. No migration runs, a SQLite file that is not there is told
+and not made, and the migration lock is looked at, never waited for."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.request import pathname2url
+
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, Engine, create_engine, make_url, text
+from sqlalchemy.exc import NoSuchModuleError
+from sqlalchemy.pool import NullPool
+
+from service.db.migrate import MIGRATION_LOCK, head_revision, known_revision, migrations_after
+from service.db.session import (
+    BUSY_TIMEOUT_MS,
+    configured_url,
+    database_answers,
+    driver_missing,
+    make_engine,
+)
+from service.settings import DbSettings
+
+# up_to_date: this release serves it as it is; pending: this release's next start migrates it; newer: a newer release
+# migrated it, and this one cannot start on it; no_file: the SQLite file is not there (the next start makes it).
+SchemaState = Literal["up_to_date", "pending", "newer", "no_file"]
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    database: str  # its URL, the password hidden
+    head: str  # the revision this release migrates a database to, and serves it at
+    current: str | None  # the database's revision; None: no schema yet (a new database), or no file
+    pending: list[tuple[str, str]]  # the migrations this release would run on it, oldest first: (revision, name)
+    no_file: bool = False
+    migrating: bool = False  # another process holds the migration lock: it migrates the database now
+    stopped_half_way: bool = False  # a SQLite migration stopped half way, which the next start undoes
+
+    @property
+    def state(self) -> SchemaState:
+        if self.no_file:
+            return "no_file"
+        if self.current == self.head:
+            return "up_to_date"
+        return "pending" if self.current is None or known_revision(self.current) else "newer"
+
+
+def schema_status() -> SchemaStatus:
+    """The status of DATABASE_URL's database (else the SQLite file in TAILOR_HOME); DatabaseUnavailable when it cannot
+    be reached or read."""
+    settings = DbSettings()
+    url, shown = configured_url(settings)
+    head = head_revision()
+    database = make_url(url).database if make_url(url).get_backend_name() == "sqlite" else None
+    path = Path(database) if database else None
+    if path is not None and not path.exists():
+        return SchemaStatus(shown, head, None, migrations_after(None), no_file=True)
+    engine = _reading_engine(url, path, settings.connect_timeout_seconds, shown)
+    try:
+        with database_answers(shown), engine.connect() as connection:
+            heads = MigrationContext.configure(connection).get_current_heads()
+            migrating = _lock_held(path) if path is not None else _advisory_lock_held(connection)
+    finally:
+        engine.dispose()
+    current = ",".join(sorted(heads)) or None
+    stopped = path is not None and not migrating and path.with_name(f"{path.name}.pre-migration").exists()
+    return SchemaStatus(shown, head, current, migrations_after(current), migrating=migrating, stopped_half_way=stopped)
+
+
+def _reading_engine(url: str, path: Path | None, connect_timeout_seconds: int, shown: str) -> Engine:
+    """An engine that only reads: on SQLite, connections that open the file as it is and never make one (``mode=rw``,
+    read-only where the file is), without the pragmas Tailor's own set; else the configured database's engine."""
+    if path is not None:
+        uri = f"file:{pathname2url(str(path.resolve()))}?mode=rw"
+        timeout = BUSY_TIMEOUT_MS / 1000
+
+        def connect() -> sqlite3.Connection:
+            return sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+
+        return create_engine("sqlite://", creator=connect, poolclass=NullPool)
+    try:
+        return make_engine(url, connect_timeout_seconds=connect_timeout_seconds)
+    except (NoSuchModuleError, ModuleNotFoundError) as error:
+        raise driver_missing(shown, error) from None
+
+
+def _lock_held(path: Path) -> bool:
+    """Whether a process migrates the SQLite file at ``path`` now: it holds the lock on the file beside it
+    (migrate._sqlite_file_lock). Asked without waiting, and shared for the instant of the asking: a migration that
+    starts then waits no longer than that; a lock file not there is not made."""
+    try:
+        lock = os.open(path.with_name(f"{path.name}.migrating"), os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(lock)  # and with it the shared lock, if it was given
+    return False
+
+
+def _advisory_lock_held(connection: Connection) -> bool:
+    """Whether a process migrates the PostgreSQL database now: it holds the migrations' advisory lock
+    (migrations/env.py), as pg_locks shows it (a bigint key's high half in ``classid``, its low half in ``objid``),
+    looked at without taking it."""
+    high, low = divmod(MIGRATION_LOCK, 1 << 32)
+    held = text(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "AND classid::bigint = :high AND objid::bigint = :low)"
+    )
+    return bool(connection.execute(held, {"high": high, "low": low}).scalar())

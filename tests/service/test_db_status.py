@@ -1,0 +1,169 @@
+"""`tailor db status`: where the database's schema stands against this release (its revision, the one served, the
+migrations pending, a migration running now), read without changing anything, with an exit status for scripts."""
+
+from __future__ import annotations
+
+import fcntl
+import threading
+import time
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from service.cli import app
+from service.db.migrate import MIGRATION_LOCK, downgrade, head_revision
+from service.db.session import make_engine
+from tests.service.conftest import new_migrated_postgres_database, new_postgres_database
+
+
+@pytest.fixture
+def database(engine, tailor_home, monkeypatch):
+    """The file of TAILOR_HOME's database, at the latest revision (the ``engine`` fixture's copy)."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    engine.dispose()
+    return tailor_home / "tailor.db"
+
+
+def _status():
+    return CliRunner().invoke(app, ["db", "status"])
+
+
+def _revision(path) -> str:
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    engine.dispose()
+    return revision
+
+
+def test_a_database_up_to_date_is_said_so_and_left_as_it_was(database):
+    before = (
+        sorted(path.name for path in database.parent.iterdir()),
+        database.read_bytes(),
+        database.stat().st_mtime_ns,
+    )
+    status = _status()
+    assert status.exit_code == 0, status.output
+    assert status.output.splitlines() == [
+        f"database: sqlite:///{database}",
+        f"revision: {head_revision()}",
+        f"this release serves: {head_revision()}",
+        "up to date: this release serves the database as it is",
+    ]
+    after = (
+        sorted(path.name for path in database.parent.iterdir()),
+        database.read_bytes(),
+        database.stat().st_mtime_ns,
+    )
+    assert after == before  # no write-ahead log, no lock file left beside it, not even its time touched
+
+
+def test_a_database_behind_names_the_migrations_pending_and_is_not_migrated(database):
+    engine = make_engine(f"sqlite:///{database}")
+    downgrade(engine, "0052")
+    engine.dispose()
+    status = _status()
+    assert status.exit_code == 3, status.output
+    assert "revision: 0052\n" in status.output
+    pending = f"pending: {int(head_revision()) - 52} migrations\n"  # later releases' migrations come after these
+    assert pending + "  0053 earlier_message_ids\n  0054 job_progress_fractions\n  0055 erased_shop_send_ids\n" in (
+        status.output
+    )
+    assert status.output.splitlines()[-1].startswith(f"behind this release: its next start (the server or a command) "
+                                                     f"migrates the database to {head_revision()}")  # fmt: skip
+    assert _revision(database) == "0052"
+
+
+def test_a_database_a_newer_release_migrated_is_told_apart_from_one_behind(database):
+    engine = make_engine(f"sqlite:///{database}")
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    status = _status()
+    assert status.exit_code == 4, status.output
+    assert "revision: 9999\n" in status.output and "pending" not in status.output
+    assert f"that release's `tailor db downgrade {head_revision()}`" in status.output
+    assert _revision(database) == "9999"
+
+
+def test_a_sqlite_file_not_there_is_told_and_not_made(tailor_home, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    missing = tailor_home / "not-yet" / "tailor.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{missing}")
+    status = _status()
+    assert status.exit_code == 5, status.output
+    assert "revision: none: the database file is not there\n" in status.output
+    assert (
+        f"pending: all {int(head_revision())} of this release's migrations, 0001 to {head_revision()}" in status.output
+    )
+    assert not missing.parent.exists()  # nor its folder
+
+
+def test_a_migration_running_now_is_told_without_waiting_for_it(database):
+    """The migration lock is looked at, not waited for: a command that waited for it held the operator up as long
+    as the migration ran; one that took it held the migration up."""
+    with open(f"{database}.migrating", "a") as lock:  # noqa: PTH123 (a handle to lock, as service.db.migrate's)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        started = time.monotonic()
+        status = _status()
+        assert time.monotonic() - started < 5
+    assert status.exit_code == 0, status.output
+    assert "migrating now: another process holds the migration lock" in status.output
+
+
+def test_a_server_writing_meanwhile_is_not_held_up(database):
+    """A server's write transaction open while the status is read: the status answers, and the server's write
+    commits after it without waiting (the status holds no lock of the database's once it answered)."""
+    import sqlite3
+
+    writer = sqlite3.connect(database, timeout=0)  # a writer that would fail at once rather than wait
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("UPDATE alembic_version SET version_num = version_num")
+    status = _status()
+    writer.commit()
+    writer.execute("BEGIN IMMEDIATE")
+    writer.rollback()
+    writer.close()
+    assert status.exit_code == 0, status.output
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_password_is_hidden_and_a_running_migration_told(postgres_url, monkeypatch):
+    """The cluster trusts local connections: the password in the URL is taken, and must not be shown."""
+    migrated = new_migrated_postgres_database(postgres_url, "status")
+    url = migrated.url.set(password="s3cret-pw").render_as_string(hide_password=False)
+    monkeypatch.setenv("DATABASE_URL", url)
+    status = _status()
+    assert status.exit_code == 0, status.output
+    assert "s3cret-pw" not in status.output and f"revision: {head_revision()}\n" in status.output
+    assert status.output.splitlines()[0] == f"database: {migrated.url.set(password='***').render_as_string()}"
+
+    held, release = threading.Event(), threading.Event()
+
+    def migrating() -> None:  # the lock a migration holds to the end of its transaction (migrations/env.py)
+        with migrated.begin() as connection:
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+            held.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=migrating)
+    thread.start()
+    try:
+        assert held.wait(30)
+        during = _status()
+    finally:
+        release.set()
+        thread.join()
+    assert during.exit_code == 0 and "migrating now" in during.output, during.output
+    migrated.dispose()
+
+    empty = new_postgres_database(postgres_url, "status_empty")
+    monkeypatch.setenv("DATABASE_URL", empty.url.render_as_string(hide_password=False))
+    new = _status()
+    assert new.exit_code == 3 and "revision: none: no schema yet (a new, empty database)\n" in new.output, new.output
+    with empty.connect() as connection:  # nothing was made in it
+        tables = connection.exec_driver_sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").scalar()
+    assert tables == 0
+    empty.dispose()
