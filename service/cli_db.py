@@ -4,9 +4,12 @@ service.cli; heavy imports happen inside the commands."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from service.db.schema_status import SchemaStatus
 
 
 def db_downgrade(
@@ -54,7 +57,7 @@ def db_status() -> None:
     typer.echo(f"database: {status.database}")
     typer.echo(f"revision: {_revision_shown(status)}")
     typer.echo(f"this release serves: {status.head}")
-    if status.current is None:  # each of this release's migrations: no news
+    if status.current is None:  # a new database: every migration of this release, not listed one by one
         typer.echo(
             f"pending: all {len(status.pending)} of this release's migrations, {status.pending[0][0]} to {status.head}"
         )
@@ -73,7 +76,7 @@ def db_status() -> None:
     raise typer.Exit(STATUS_EXIT_CODES[status.state])
 
 
-def _revision_shown(status) -> str:
+def _revision_shown(status: SchemaStatus) -> str:
     if status.no_file:
         return "none: the database file is not there"
     if status.current is None:
@@ -81,7 +84,7 @@ def _revision_shown(status) -> str:
     return status.current
 
 
-def _verdict(status) -> str:
+def _verdict(status: SchemaStatus) -> str:
     """The last line: whether this release can start on the database as it is, and what its next start does."""
     if status.state == "up_to_date":
         return "up to date: this release serves the database as it is"

@@ -112,6 +112,14 @@ def test_a_migration_running_now_is_told_without_waiting_for_it(database):
     assert "migrating now: another process holds the migration lock" in status.output
 
 
+def test_a_migration_stopped_half_way_is_told_with_what_the_next_start_does(database):
+    database.with_name("tailor.db.pre-migration").write_bytes(database.read_bytes())
+    status = _status()
+    assert status.exit_code == 0, status.output
+    assert "a migration stopped half way" in status.output and "the next start puts the database back" in status.output
+    assert database.with_name("tailor.db.pre-migration").exists()  # left for the next start to put back
+
+
 def test_a_server_writing_meanwhile_is_not_held_up(database):
     """A server's write transaction open while the status is read: the status answers, and the server's write
     commits after it without waiting (the status holds no lock of the database's once it answered)."""
