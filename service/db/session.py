@@ -18,7 +18,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.errors import DatabaseUnavailable
@@ -218,6 +218,14 @@ def database_answers(shown: str) -> Iterator[None]:
             f"The database {shown} (DATABASE_URL) refused what Tailor asked of it: {reason}. Its user must own the "
             "database, or be granted CREATE on its schema and every privilege on Tailor's tables, to migrate and "
             "use it."
+        ) from None
+    except DatabaseError as error:
+        if type(error.orig).__name__ != "DatabaseError":  # an IntegrityError, say: a fault of the migration's own
+            raise
+        # SQLite's "file is not a database" (another file put in its place), "database disk image is malformed"
+        reason = " ".join(str(error.orig).split())[:300]
+        raise DatabaseUnavailable(
+            f"The database {shown} cannot be read: {reason}. Is it the file DATABASE_URL (or TAILOR_HOME) should name?"
         ) from None
     except CommandError as error:  # a schema this version has no migration for: a newer Tailor migrated it
         raise DatabaseUnavailable(

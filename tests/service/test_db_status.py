@@ -175,3 +175,25 @@ def test_on_postgresql_the_password_is_hidden_and_a_running_migration_told(postg
         tables = connection.exec_driver_sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").scalar()
     assert tables == 0
     empty.dispose()
+
+
+def test_a_file_that_is_no_database_is_one_line_of_error_not_a_traceback(tmp_path):
+    """TAILOR_HOME's tailor.db replaced by another file (a wrong restore): the status, and every other command, ended
+    in SQLAlchemy's traceback of "file is not a database"."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "tailor.db").write_bytes(b"not a database, but a file of some other kind " * 20)
+    (tmp_path / "tailor.db").chmod(0o600)  # as Tailor makes its own: no warning to make it so
+    env = {**os.environ, "TAILOR_HOME": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    tailor = str(Path(sys.executable).with_name("tailor"))
+    for command in (["db", "status"], ["keys", "list"]):
+        told = subprocess.run([tailor, *command], capture_output=True, text=True, env=env, timeout=120)
+        assert told.returncode == 2, told.stderr
+        assert told.stderr == (
+            f"error: The database sqlite:///{tmp_path / 'tailor.db'} cannot be read: file is not a database. Is it "
+            "the file DATABASE_URL (or TAILOR_HOME) should name?\n"
+        )
