@@ -135,7 +135,13 @@ def customer_sends(
     return [CustomerSendOut.model_validate(send, from_attributes=True) for send in sends]
 
 
-@router.get("/customers/{customer_id:external_id}/export", response_model=SubjectAccessOut, responses=errors(404))
+@router.get(
+    "/customers/{customer_id:external_id}/export",
+    response_model=SubjectAccessOut,
+    responses=errors(404),
+    openapi_extra={WHOLE_LIST: "the export is answered whole, not a page at a time: everything Tailor holds about the "
+                   "customer in one document, as it is handed to them (GDPR Art. 15 and 20)"},
+)  # fmt: skip
 def export_customer(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> SubjectAccessOut:
     """Everything Tailor holds about the customer, in one document for the shop to hand over when the customer asks
     (a subject access request, GDPR Art. 15 and 20): their record, order lines, drafts with their variants and

@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from service import drafts as draft_ops
 from service import late_drafts, refreshed_facts, suggestions
-from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
+from service.deps import WHOLE_LIST, ApiKeyDep, OffsetQuery, SessionDep, StateDep
 from service.draft_sorts import DEFAULT_SORT, SORT_HELP, DraftSort
 from service.pipeline.exporting import EXPORT_WARNING, draft_ids, jsonl_chunks
 from service.routes.responses import KEYED, errors
@@ -70,7 +70,9 @@ def list_drafts(
         },
         **errors(404, 409),
     },
-)
+    openapi_extra={WHOLE_LIST: "the export is answered whole, not a page at a time: the campaign's drafts streamed "
+                   "line by line whatever its size, one file for the email service"},
+)  # fmt: skip
 def export_drafts(
     campaign_id: DatabaseId, session: SessionDep, state: StateDep, _key: ApiKeyDep,
     status: DraftStatus | None = Query(None, description="only drafts in this status, e.g. approved"),

@@ -374,12 +374,17 @@ def test_a_page_of_the_segments_is_refused_saying_they_are_answered_whole(client
         ("/customers/c1/recommendations", "is no parameter of this request; it takes k, ",
          "the recommendations are one ranked list, not a page at a time: the customer's best k (at most 100); ask for "
          "more with k"),
+        ("/customers/c1/export", "takes no parameter", "the export is answered whole, not a page at a time: "
+         "everything Tailor holds about the customer in one document, as it is handed to them (GDPR Art. 15 and 20)"),
+        ("/campaigns/1/export", "is no parameter of this request; it takes status, selected_only",
+         "the export is answered whole, not a page at a time: the campaign's drafts streamed line by line whatever "
+         "its size, one file for the email service"),
     ],
 )  # fmt: skip
 def test_a_page_of_any_list_answered_whole_is_refused_saying_why(client, path, taken, why):
     """`GET /models?limit=1` and `GET /imports/date-orders?limit=1` were told "takes no parameter" and
-    `/customers/{id}/recommendations?offset=10` the parameters it takes, as /segments was before: a client that pages
-    the other lists (limit and offset) was left looking for how to page these."""
+    `/customers/{id}/recommendations?offset=10` the parameters it takes, as /segments was before, and so were the two
+    exports: a client that pages the other lists (limit and offset) was left looking for how to page these."""
     for page in ("limit=1", "offset=10"):
         (problem,) = _refused(client.get(f"{path}?{page}"), f"query.{page.split('=')[0]}")["problems"]
         assert problem["message"].startswith(taken) and problem["message"].endswith(f": {why}"), problem
