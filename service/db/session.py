@@ -6,6 +6,8 @@ import atexit
 import contextlib
 import itertools
 import logging
+import os
+import socket
 import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -119,11 +121,37 @@ def make_engine(url: str, echo: bool = False, connect_timeout_seconds: int = 10)
     # packets) kept every command and /health waiting for ever: libpq's default is no connect timeout. One gone
     # once connected (its machine down, the network cut) left the pool's ping of an open connection unanswered for
     # the kernel's retransmissions, some 15 minutes, /health and each request with it: what was sent and is not
-    # acknowledged within the same time fails the connection (TCP_USER_TIMEOUT, where the system has it).
+    # acknowledged within the same time fails the connection (TCP_USER_TIMEOUT, where the system has it), while the
+    # connection is made and while it waits in the pool, not while it is used (``_sends_bounded``).
     postgres = make_url(url).get_backend_name() == "postgresql"
-    timeouts = {"connect_timeout": connect_timeout_seconds, "tcp_user_timeout": connect_timeout_seconds * 1000}
+    user_timeout_ms = connect_timeout_seconds * 1000
+    timeouts = {"connect_timeout": connect_timeout_seconds, "tcp_user_timeout": user_timeout_ms}
     connect_args = timeouts if postgres else {}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True, **options)
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True, **options)
+    if postgres:
+        event.listen(engine, "checkout", lambda dbapi_connection, _record, _proxy: _sends_bounded(dbapi_connection, 0))
+        event.listen(
+            engine, "checkin", lambda dbapi_connection, _record: _sends_bounded(dbapi_connection, user_timeout_ms)
+        )
+    return engine
+
+
+def _sends_bounded(dbapi_connection, milliseconds: int) -> None:
+    """Set how long what the connection sends may go unacknowledged before the kernel drops it (TCP_USER_TIMEOUT;
+    0: the system's retransmissions, some 15 minutes). Bounded only outside its use (the pool's ping): Linux counts
+    a closed TCP window as unacknowledged too, and a pipelined write (psycopg's executemany, an import's bulk
+    updates) waiting behind another's lock, its rest unread by the server, lost its connection after the connect
+    timeout ("could not receive data from server: Connection timed out") though the server answered throughout.
+    Nothing to do on a Unix socket, a system without the option, or a connection already closed."""
+    if dbapi_connection is None or dbapi_connection.closed or not hasattr(socket, "TCP_USER_TIMEOUT"):
+        return
+    try:
+        copy = socket.socket(fileno=os.dup(dbapi_connection.fileno()))  # closing the copy closes nothing
+    except OSError:  # its socket gone meanwhile
+        return
+    with copy:
+        if copy.family in (socket.AF_INET, socket.AF_INET6):
+            copy.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, milliseconds)
 
 
 _echoing = itertools.count(1)
