@@ -136,6 +136,8 @@ class DbSettings(BaseSettings):
     echo: bool = False
     # How long a connection to PostgreSQL may take before the database counts as unreachable.
     connect_timeout_seconds: int = Field(10, ge=1)
+    # How long /health waits for the database's answer before it answers 503 (a server stopped, a lock held).
+    health_timeout_seconds: float = Field(5, gt=0)
 
     def resolved_url(self) -> str:
         """The URL to connect with: a PostgreSQL URL of the form hosts hand out (``postgres://`` or

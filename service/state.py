@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from service.db.probe import RevisionProbe
 from service.errors import NotReady, StorageUnavailable
 from service.jobs import JobRunner
 from service.kept_unsubscribes import KeptUnsubscribes
@@ -16,7 +17,7 @@ from service.pipeline.frames import CatalogCache
 from service.pipeline.model_store import MODEL_FILE, MODEL_KINDS, TRAINING, ModelStore, versions
 from service.pipeline.popularity_cache import PopularityCache
 from service.review.resend import KeptForms
-from service.settings import home_settings
+from service.settings import DbSettings, home_settings
 from service.tracking import EngagementRecorder
 
 log = logging.getLogger("tailor.api")
@@ -125,3 +126,7 @@ class AppState:
     catalog: CatalogCache = field(default_factory=CatalogCache)
     popularity: PopularityCache = field(default_factory=PopularityCache)  # the fallback lists' order
     kept_forms: KeptForms = field(default_factory=KeptForms)  # forms carried through a login, to offer again
+    revision_probe: RevisionProbe = field(init=False)  # /health's look at the database, bounded in time
+
+    def __post_init__(self) -> None:
+        self.revision_probe = RevisionProbe(self.engine, DbSettings().health_timeout_seconds)

@@ -4,7 +4,6 @@ import logging
 from pathlib import Path
 
 from fastapi import APIRouter
-from sqlalchemy import text
 
 from service.db.migrate import head_revision, known_revision
 from service.deps import StateDep
@@ -22,14 +21,16 @@ router = APIRouter(tags=["health"], responses=errors(503))
 # all there is.
 @router.head("/health", include_in_schema=False)
 @router.get("/health", response_model=HealthOut)
-def health(state: StateDep) -> dict:
+async def health(state: StateDep) -> dict:
     """`ok` once the database answers, with the current version of each model (null: none trained yet): the one
     the next request is served with, read from disk at the start and on first use after a training or `tailor
     models use`. `degraded` while a current model cannot be read (saved by an older Tailor, or its file damaged), with
     each such problem and its fix in `problems`: the database answers, and `POST /train` mends it. Needs
     no API key; a database that does not answer, or answers without Tailor's tables (a new empty file), is a 503,
     and so is a SQLite file gone from its place (the connections open on it still answered, and new ones made an
-    empty file), and a database at another revision than the server's (moved back or restored while it ran)."""
+    empty file), and a database at another revision than the server's (moved back or restored while it ran), and
+    one that does not answer within `TAILOR_DB_HEALTH_TIMEOUT_SECONDS` (a server stopped or overloaded, a lock
+    another session holds), whatever the requests waiting on it meanwhile."""
     url = state.engine.url
     on_disk = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
     if on_disk and not Path(url.database).is_file():  # the file's path to the log: callers here need no key
@@ -38,8 +39,7 @@ def health(state: StateDep) -> dict:
             "The database file is not there any more (the server's log names it): restore it and restart Tailor "
             "(started again without it, Tailor makes an empty database)."
         )
-    with state.engine.connect() as connection:
-        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    revision = await state.revision_probe.revision()
     if revision != head_revision():  # every other request failed on the tables as they are now, and /health said ok
         log.error("database at another revision", extra={"revision": revision, "served": head_revision()})
         if not known_revision(revision):  # a newer `tailor` migrated it (an upgrade begun from the command line)

@@ -6,15 +6,18 @@ unanswered connection (TCP_USER_TIMEOUT)."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 import time
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from service.app import create_app
 from service.db.session import make_engine
-from tests.service.conftest import new_postgres_database
+from tests.service.conftest import new_migrated_postgres_database, new_postgres_database
 
 pytestmark = pytest.mark.postgres
 
@@ -69,3 +72,84 @@ def test_the_pools_ping_stays_bounded_by_the_connect_timeout(postgres_url):
         assert connection.connection.dbapi_connection is dbapi_connection
         assert _unacknowledged_for_at_most(dbapi_connection) == 0
     engine.dispose()
+
+
+@pytest.fixture
+def served(postgres_url, tailor_home, monkeypatch):
+    """The app on a migrated PostgreSQL database, /health waiting 1 s for it; its client and engine. Its pool holds
+    a connection /health has used."""
+    monkeypatch.setenv("TAILOR_DB_HEALTH_TIMEOUT_SECONDS", "1")
+    engine = new_migrated_postgres_database(postgres_url, "health_waits")
+    with TestClient(create_app(engine)) as client:
+        assert client.get("/health").status_code == 200
+        yield client, engine
+    engine.dispose()
+
+
+def _health_within(client, seconds: float):
+    """/health's answer and how long it took; None for the answer when there was none within ``seconds`` (the
+    request is left to end on its own)."""
+    answers: list = []
+    started = time.monotonic()
+    asking = threading.Thread(target=lambda: answers.append(client.get("/health")), daemon=True)
+    asking.start()
+    asking.join(timeout=seconds)
+    return (answers[0] if answers else None), time.monotonic() - started
+
+
+def _said_unanswered(answer) -> None:
+    assert answer is not None, "/health waited for the database past its bound"
+    assert answer.status_code == 503, answer.text
+    body = answer.json()
+    assert body["error"] == "DatabaseUnavailable"
+    assert "did not answer within 1 s (TAILOR_DB_HEALTH_TIMEOUT_SECONDS)" in body["message"]
+
+
+def test_health_is_503_within_its_bound_while_another_session_locks_the_revision(served):
+    """A session holding a lock on alembic_version (an upgrade from the command line, a hand-made LOCK TABLE) kept
+    /health waiting as long as it held it; the server cancels /health's read after the bound."""
+    client, engine = served
+    with engine.connect() as holder:
+        holder.execute(text("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE"))
+        answer, took = _health_within(client, 10)
+        _said_unanswered(answer)
+        assert took < 4
+        waiting = (
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        with engine.connect() as looking:  # the read is cancelled by the server: nothing waits on the lock after it
+            deadline = time.monotonic() + 3
+            while looking.execute(text(waiting)).scalar() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert looking.execute(text(waiting)).scalar() == 0, "/health's read still waits for the lock"
+        holder.rollback()
+    assert client.get("/health").status_code == 200
+
+
+def test_health_is_503_within_its_bound_while_the_database_server_is_stopped(served):
+    """A PostgreSQL whose processes are stopped (SIGSTOP; a machine frozen or swapping) still has its kernel
+    acknowledge every packet, so no network timeout ends the wait: /health waited without end. It now answers
+    503 after its bound, again and again, with one read of the database under way, and 200 once the server goes on."""
+    client, engine = served
+    looking = make_engine(engine.url.render_as_string(hide_password=False))
+    with looking.connect() as connection:
+        others = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        backends = connection.execute(text(others)).scalars().all()
+    looking.dispose()
+    assert backends, "the app's pool holds no connection to stop"
+    for pid in backends:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        for _ in range(3):  # a monitor asking again
+            answer, took = _health_within(client, 10)
+            _said_unanswered(answer)
+            assert took < 4
+        probes = [thread for thread in threading.enumerate() if thread.name == "tailor-health-probe"]
+        assert len(probes) == 1, "each /health left a read of its own waiting on the stopped database"
+    finally:
+        for pid in backends:
+            os.kill(pid, signal.SIGCONT)
+    deadline = time.monotonic() + 10
+    while (answer := client.get("/health")).status_code != 200 and time.monotonic() < deadline:
+        time.sleep(0.2)  # the read under way ends (cancelled by its statement timeout), the next one answers
+    assert answer.status_code == 200, answer.text
