@@ -47,11 +47,15 @@ def get_session(state: StateDep) -> Iterator[Session]:
 
 def get_recording_session(state: StateDep) -> Iterator[Session]:
     """The session of a request that records what a recipient or their email service did (an unsubscribe link, POST
-    /events): on PostgreSQL its writes wait for another's row lock as long as it is held, since a busy answer would
-    lose an unsubscribe that neither a browser nor every email service sends again. SQLite's busy timeout still bounds
-    the wait for its one write lock: the unsubscribe link then keeps the unsubscribe on disk
-    (service.unsubscribe_spool), and POST /events is answered 503 with Retry-After, which email services retry."""
+    /events): on PostgreSQL its writes wait for another's lock longer than other requests' (an import's rows, held
+    until it commits), since a busy answer would lose an unsubscribe that neither a browser nor every email service
+    sends again; at most ``TAILOR_DB_RECORDING_WAIT_SECONDS`` (a lock held for good, by a session left open in a
+    transaction, kept each such request waiting without end, and every request thread of the server once email
+    services kept posting). SQLite's busy timeout bounds the wait for its one write lock. Past either, the unsubscribe
+    link keeps the unsubscribe on disk (service.unsubscribe_spool), and POST /events is answered 503 with
+    Retry-After, which email services retry."""
     with session_scope(state.engine) as session:
+        wait_for_locks_bounded(session, round(state.recording_wait_seconds * 1000))
         yield session
 
 

@@ -138,6 +138,8 @@ class DbSettings(BaseSettings):
     connect_timeout_seconds: int = Field(10, ge=1)
     # How long /health waits for the database's answer before it answers 503 (a server stopped, a lock held).
     health_timeout_seconds: float = Field(5, gt=0)
+    # How long, on PostgreSQL, the unsubscribe link and POST /events wait for a lock another session holds.
+    recording_wait_seconds: float = Field(60, gt=0)
 
     def resolved_url(self) -> str:
         """The URL to connect with: a PostgreSQL URL of the form hosts hand out (``postgres://`` or

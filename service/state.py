@@ -127,6 +127,10 @@ class AppState:
     popularity: PopularityCache = field(default_factory=PopularityCache)  # the fallback lists' order
     kept_forms: KeptForms = field(default_factory=KeptForms)  # forms carried through a login, to offer again
     revision_probe: RevisionProbe = field(init=False)  # /health's look at the database, bounded in time
+    # How long the unsubscribe link and POST /events wait for another's lock on PostgreSQL (service.deps).
+    recording_wait_seconds: float = field(init=False)
 
     def __post_init__(self) -> None:
-        self.revision_probe = RevisionProbe(self.engine, DbSettings().health_timeout_seconds)
+        settings = DbSettings()
+        self.revision_probe = RevisionProbe(self.engine, settings.health_timeout_seconds)
+        self.recording_wait_seconds = settings.recording_wait_seconds

@@ -306,18 +306,20 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         session.close()
 
 
-def wait_for_locks_bounded(session: Session) -> None:
-    """On PostgreSQL, have each transaction of ``session`` wait at most ``BUSY_TIMEOUT_MS`` for a row another
-    transaction holds, as SQLite's busy timeout bounds the wait of its writers: a customers import holds the rows of
-    its file's customers until it commits (12 to 16 s at 100,000), and an API write to one of them (an erasure) waited
-    that long, holding one of the server's request threads, however long the file. The statement then fails as busy
-    (``service.errors.is_database_busy``), which the API answers 503 with Retry-After, nothing of it written."""
+def wait_for_locks_bounded(session: Session, milliseconds: int | None = None) -> None:
+    """On PostgreSQL, have each transaction of ``session`` wait at most ``milliseconds`` (``BUSY_TIMEOUT_MS`` unless
+    given) for a row or table another transaction holds, as SQLite's busy timeout bounds the wait of its writers: a
+    customers import holds the rows of its file's customers until it commits (12 to 16 s at 100,000), and an API write
+    to one of them (an erasure) waited that long, holding one of the server's request threads, however long the file.
+    The statement then fails as busy (``service.errors.is_database_busy``), which the API answers 503 with
+    Retry-After, nothing of it written."""
     if session.get_bind().dialect.name != "postgresql":
         return
+    wait = BUSY_TIMEOUT_MS if milliseconds is None else max(1, milliseconds)  # 0 would be no bound at all
 
     @event.listens_for(session, "after_begin")
     def _bounded(_session: Session, _transaction, connection) -> None:
-        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {BUSY_TIMEOUT_MS}")
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {wait}")
 
 
 def take_the_write_lock(session: Session, wait: bool = True) -> bool:

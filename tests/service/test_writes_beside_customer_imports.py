@@ -2,7 +2,9 @@
 customers): an API write to one of them (an erasure) waited for the whole import, without end, holding one of the
 server's request threads. It now waits at most the busy timeout, as an SQLite write does, and is answered 503 with
 Retry-After, nothing of it written. An unsubscribe, by its link or an email service's event, still waits its turn
-and is recorded once the import commits: a busy answer would lose it."""
+and is recorded once the import commits: a busy answer would lose it; but not for ever (a lock held for good kept
+it, and the server's request threads, waiting without end): past TAILOR_DB_RECORDING_WAIT_SECONDS the link keeps it
+on disk and the event is answered busy, to be sent again."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from service.db.models import Customer, Send
 from service.db.session import session_scope
 from service.importing import import_file
 from service.signed_links import UnsubscribeLinks
+from service.unsubscribe_spool import kept
 from tests.service.conftest import new_migrated_postgres_database
 
 pytestmark = pytest.mark.postgres
@@ -29,8 +32,9 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def held(postgres_url, tailor_home, tmp_path, monkeypatch):
     """A customer `c1` with a send, whom a customers import has renamed and holds, not committed yet (its session);
-    an API client; writes wait 1 s for a lock."""
+    an API client; writes wait 1 s for a lock, unsubscribes 6 s."""
     monkeypatch.setattr("service.db.session.BUSY_TIMEOUT_MS", 1000)
+    monkeypatch.setenv("TAILOR_DB_RECORDING_WAIT_SECONDS", "6")
     engine = new_migrated_postgres_database(postgres_url, "writes_beside_imports")
     with session_scope(engine) as session:
         customer = Customer(external_id="c1", email="c1@example.com", first_name="Ann", marketing_consent=True)
@@ -99,3 +103,21 @@ def test_an_unsubscribe_of_a_customer_the_import_holds_waits_and_is_recorded(hel
     unsubscribing.join(timeout=30)
     assert [answer.status_code for answer in answers] == [200], answers
     assert _stored(engine) == ("Anna", True)
+
+
+@pytest.mark.parametrize("way", UNSUBSCRIBES)
+def test_an_unsubscribe_held_past_its_wait_is_kept_on_disk_or_answered_busy(held, way):
+    engine, importing, client, send_id = held
+    answers: list = []
+    _beside(lambda: UNSUBSCRIBES[way](client, send_id), answers).join(timeout=20)  # it waited for the commit
+    assert len(answers) == 1, "the unsubscribe still waits for the import"
+    answer = answers[0]
+    if way == "event":
+        assert answer.status_code == 503, answer.text
+        assert (answer.headers["retry-after"], answer.json()["error"]) == ("30", "DatabaseBusy")
+    else:
+        assert answer.status_code == 200, answer.text
+        assert [one.send_id for one in kept()] == [send_id]  # written once the database takes it
+    importing.commit()
+    if way == "event":
+        assert _stored(engine) == ("Anna", False)  # nothing of the refused event written
