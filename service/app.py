@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as NoConnectionFree
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
@@ -41,6 +42,7 @@ from service.errors import (
     is_nul_in_text,
     is_number_out_of_range,
     is_write_conflict,
+    no_connection_free,
     storage_unavailable,
 )
 from service.external_ids import EncodedSlashes
@@ -285,6 +287,13 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             "The database cannot be used (the server's log says why). Nothing was done; try again once it is back."
         )
         return await tailor_error(request, DatabaseUnavailable(message))
+
+    @app.exception_handler(NoConnectionFree)
+    async def no_connection(request: Request, error: NoConnectionFree):
+        """The pool lent no connection in time (every one held by requests or jobs waiting on the database): a 503
+        saying so, not a 500 InternalError."""
+        log.error("no database connection free", extra={"path": redacted(request.url.path), "error": str(error)})
+        return await tailor_error(request, no_connection_free())
 
     @app.exception_handler(IntegrityError)
     async def integrity_error(request: Request, error: IntegrityError):

@@ -139,6 +139,16 @@ class DatabaseUnavailable(TailorError):
     status_code = 503
 
 
+def no_connection_free() -> DatabaseUnavailable:
+    """The answer when the pool had no connection to lend in time (SQLAlchemy's TimeoutError): every one is held by
+    requests or jobs waiting on the database. It was a 500 InternalError, /health's too."""
+    return DatabaseUnavailable(
+        "No connection to the database came free in time: every one is held by requests or jobs waiting on the "
+        "database (its server stopped or overloaded, or a lock another session holds). Nothing was done; try again "
+        "once /health says ok."
+    )
+
+
 class CopyModelUnavailable(TailorError):
     """The model that writes copy could not be used for a request made while someone waits (a suggestion):
     unreachable, no key, an unknown model, a server error."""

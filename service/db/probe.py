@@ -11,8 +11,9 @@ from concurrent.futures import Future
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as NoConnectionFree
 
-from service.errors import DatabaseUnavailable
+from service.errors import DatabaseUnavailable, no_connection_free
 
 log = logging.getLogger("tailor.db")
 QUERY_CANCELED = "57014"  # PostgreSQL's error for a statement cancelled by its statement_timeout
@@ -67,6 +68,8 @@ class RevisionProbe:
                 reading.set_exception(error)
                 return
             reading.set_exception(DatabaseUnavailable(self.unanswered()))
+        except NoConnectionFree:
+            reading.set_exception(no_connection_free())
         except BaseException as error:  # noqa: BLE001 (the caller's to raise)
             reading.set_exception(error)
         else:

@@ -153,3 +153,29 @@ def test_health_is_503_within_its_bound_while_the_database_server_is_stopped(ser
     while (answer := client.get("/health")).status_code != 200 and time.monotonic() < deadline:
         time.sleep(0.2)  # the read under way ends (cancelled by its statement timeout), the next one answers
     assert answer.status_code == 200, answer.text
+
+
+def test_every_connection_taken_is_503_saying_so_for_health_and_for_requests(tailor_home, monkeypatch):
+    """With every connection of the pool held (requests and jobs waiting on a database that does not answer), /health
+    and every request were a 500 InternalError naming SQLAlchemy's TimeoutError once the pool's wait ran out."""
+    from sqlalchemy import create_engine
+
+    from service.auth import create_key
+    from service.db.migrate import upgrade
+    from service.db.session import session_scope
+
+    monkeypatch.setenv("TAILOR_DB_HEALTH_TIMEOUT_SECONDS", "5")  # past the pool's own wait
+    engine = create_engine(f"sqlite:///{tailor_home / 'pool.db'}", pool_size=1, max_overflow=0, pool_timeout=0.5)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        key = create_key(session, "pool")
+    with TestClient(create_app(engine), headers={"X-API-Key": key}, raise_server_exceptions=False) as client:
+        assert client.get("/health").status_code == 200
+        with engine.connect():  # the pool's one connection
+            for path in ("/health", "/customers"):
+                answer = client.get(path)
+                assert answer.status_code == 503, (path, answer.text)
+                assert answer.json()["error"] == "DatabaseUnavailable"
+                assert answer.json()["message"].startswith("No connection to the database came free"), answer.text
+        assert client.get("/health").status_code == 200
+    engine.dispose()
