@@ -35,7 +35,14 @@ def get_state(request: Request) -> AppState:
     return request.app.state.tailor
 
 
-StateDep = Annotated[AppState, Depends(get_state)]
+async def _awaited_state(request: Request) -> AppState:
+    """``get_state`` as a dependency, awaited rather than run on the threads that run routes: requests waiting on a
+    database that does not answer can hold every one of them, and /health waited behind them for a thread to be
+    told the app's state."""
+    return get_state(request)
+
+
+StateDep = Annotated[AppState, Depends(_awaited_state)]
 
 
 def get_session(state: StateDep) -> Iterator[Session]:
@@ -185,10 +192,11 @@ def require_tunable(model: str | None, trials: int) -> None:
         raise RequestValidationError([error])
 
 
-def single_query_values(request: Request) -> None:
+async def single_query_values(request: Request) -> None:
     """An app-wide dependency (``service.app``): `refuse_repeated_query_values` for the routes that take no key; a
     route that does checks once the key is taken (`require_key`), so that a caller without one learns nothing of its
-    parameters (app-wide dependencies are solved before a route's own)."""
+    parameters (app-wide dependencies are solved before a route's own). Awaited, as ``_awaited_state``: /health
+    needs no thread of the server's."""
     if (route := request.scope.get("route")) is not None and not _takes_a_key(route.dependant):
         refuse_repeated_query_values(request)
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -179,3 +181,40 @@ def test_every_connection_taken_is_503_saying_so_for_health_and_for_requests(tai
                 assert answer.json()["message"].startswith("No connection to the database came free"), answer.text
         assert client.get("/health").status_code == 200
     engine.dispose()
+
+
+def test_health_answers_while_requests_waiting_on_a_stopped_server_hold_every_thread(served):
+    """The server runs routes, and sync dependencies, on 40 threads; requests waiting on a database whose server is
+    stopped (SIGSTOP, the postmaster too: new connections wait their connect timeout) held all of them, and /health,
+    whose dependencies needed one, waited behind them, past any bound of its own."""
+    from service.auth import create_key
+    from service.db.session import session_scope
+
+    client, engine = served
+    with session_scope(engine) as session:
+        key = create_key(session, "waiting")
+    with engine.connect() as connection:
+        data = connection.execute(text("SHOW data_directory")).scalar()
+    postmaster = int(Path(data, "postmaster.pid").read_text().split()[0])
+    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(postmaster)], capture_output=True, text=True)
+    stopped = [postmaster, *map(int, children.stdout.split())]
+    for pid in stopped:
+        os.kill(pid, signal.SIGSTOP)
+    answers: list = []
+    asking = [
+        threading.Thread(target=lambda: answers.append(client.get("/customers", headers={"X-API-Key": key})))
+        for _ in range(45)
+    ]
+    try:
+        for thread in asking:
+            thread.start()
+        time.sleep(1)  # they take the threads
+        answer, took = _health_within(client, 10)
+        _said_unanswered(answer)
+        assert took < 4
+    finally:
+        for pid in stopped:
+            os.kill(pid, signal.SIGCONT)
+        for thread in asking:
+            thread.join(timeout=60)
+    assert len(answers) == 45 and {answer.status_code for answer in answers} <= {200, 503}
