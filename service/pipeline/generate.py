@@ -27,6 +27,7 @@ from service.clock import utcnow
 from service.db.batches import IN_BATCH, batches, rows_where_in
 from service.db.models import Campaign, Customer, Draft, Job, ReplacedDraft, Review, Send, Variant, fraction_done
 from service.db.session import session_scope
+from service.db.shown_products import DRAFT_PRODUCTS, shown_rows
 from service.errors import GeneratedAgain, NotReady
 from service.forecasts import mean_price, refresh_forecast
 from service.jobs.heartbeat import Heartbeat
@@ -389,6 +390,9 @@ def insert_drafts(
         ]  # fmt: skip
         by_customer_pk = dict(_insert(session, Draft, draft_rows, Draft.customer_id, Draft.id))
         draft_ids = {d.customer_id: by_customer_pk[customer_pks[d.customer_id]] for d in batch}
+        shown = [row for d in draft_rows for row in shown_rows(by_customer_pk[d["customer_id"]], d["recommendations"])]
+        if shown:  # the products each shows, as the ORM's writes keep them (service.db.shown_products)
+            session.execute(insert(DRAFT_PRODUCTS), shown)
         variant_rows = [
             _variant_record(draft_ids[d.customer_id], v, checks[d.customer_id][v.variant_id],
                             scores[(d.customer_id, v.variant_id)])

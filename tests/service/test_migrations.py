@@ -9,7 +9,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import MetaData, Table, insert, inspect, select, text
+import sqlalchemy as sa
+from sqlalchemy import JSON, MetaData, Table, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from service.campaigns import ensure_brand
@@ -836,6 +837,49 @@ def test_sends_erased_before_0055_have_no_shop_id_and_are_still_skipped_and_goin
         assert connection.execute(text("SELECT id, message_id, email_digest FROM erased_sends ORDER BY id")).all() == [
             (7, "<m7@shop.example>", "d" * 64), (8, None, "e" * 64)
         ]  # fmt: skip
+    engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_drafts_from_before_0056_have_the_products_they_show_stored_and_going_down_keeps_them(
+    backend, tmp_path, request
+):
+    """0056 stores the products each draft shows (by sku, indexed: a campaign's page finds the drafts showing a
+    product written since them by it), indexes products by when they were written and drafts by campaign, status and
+    when they were written (the oldest waiting draft's time). The drafts stored before get their rows from their
+    JSON: each product once, none for a draft without any."""
+    from service.db.models import DraftProduct
+
+    engine = _database(backend, tmp_path, request, "draft_products", at="0055")
+    drafts = sa.table("drafts", sa.column("id"), sa.column("recommendations", JSON()))  # None: JSON null
+    shown = {
+        "two": [{"product_id": "S1", "price": 7.5}, {"product_id": "S2", "price": 9.0}, {"product_id": "S1"}],
+        "none": [], "null": None, "without_ids": [{"name": "Sencha"}],
+    }  # fmt: skip
+    with session_scope(engine) as session:
+        campaign_id = old_campaign(session)
+        ids = {}
+        for name, products in shown.items():
+            customer_id = old_row(session, "customers", **OLD_CUSTOMER | {"external_id": name,
+                                                                           "email": f"{name}@example.com"})  # fmt: skip
+            ids[name] = old_draft(session, campaign_id, customer_id)
+            session.execute(sa.update(drafts).where(drafts.c.id == ids[name]).values(recommendations=products))
+    upgrade(engine)
+    with session_scope(engine) as session:
+        stored = session.execute(select(DraftProduct.draft_id, DraftProduct.product_sku)).all()
+        assert sorted(stored) == [(ids["two"], "S1"), (ids["two"], "S2")]
+    indexes = {index["name"]: index["column_names"] for index in inspect(engine).get_indexes("products")}
+    assert indexes["ix_products_updated_at"] == ["updated_at"]
+    indexes = {index["name"]: index["column_names"] for index in inspect(engine).get_indexes("draft_products")}
+    assert indexes["ix_draft_products_sku_draft"] == ["product_sku", "draft_id"]
+    indexes = {index["name"]: index["column_names"] for index in inspect(engine).get_indexes("drafts")}
+    assert indexes["ix_drafts_campaign_status_created"] == ["campaign_id", "status", "created_at"]
+    downgrade(engine, "0055")
+    assert "draft_products" not in inspect(engine).get_table_names()
+    assert "ix_products_updated_at" not in {index["name"] for index in inspect(engine).get_indexes("products")}
+    assert "ix_drafts_campaign_status_created" not in {index["name"] for index in inspect(engine).get_indexes("drafts")}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM drafts")).scalar_one() == len(shown)
     engine.dispose()
 
 
