@@ -498,7 +498,7 @@ class Send(Base):
 class DraftProduct(Base):
     """A product a draft's email shows (one of its ``recommendations``), by sku: the drafts showing a product the
     catalog wrote are found by the index on it (service.db.shown_products), not by reading every draft's JSON.
-    Written with the draft's products (``_keep_shown_products`` below, and generation's inserts); deleted with it."""
+    Written with the draft's products (the mapper's events below, and generation's inserts); deleted with it."""
 
     __tablename__ = "draft_products"
     __table_args__ = (Index("ix_draft_products_sku_draft", "product_sku", "draft_id"),)
@@ -508,10 +508,16 @@ class DraftProduct(Base):
 
 
 @event.listens_for(Draft, "after_insert")
+def _store_shown_products(_mapper, connection: Connection, draft: Draft) -> None:
+    """A draft added through the ORM has its products' ``draft_products`` written in the same flush."""
+    if inspect(draft).attrs.recommendations.history.has_changes():
+        keep_shown(connection, draft.id, draft.recommendations, new=True)
+
+
 @event.listens_for(Draft, "after_update")
 def _keep_shown_products(_mapper, connection: Connection, draft: Draft) -> None:
-    """A draft written through the ORM with products (added, or its ``recommendations`` set again: a refresh) has
-    its ``draft_products`` rewritten in the same flush."""
+    """A draft whose ``recommendations`` were set again through the ORM (a refresh) has its ``draft_products``
+    rewritten in the same flush."""
     if inspect(draft).attrs.recommendations.history.has_changes():
         keep_shown(connection, draft.id, draft.recommendations)
 

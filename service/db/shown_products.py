@@ -36,9 +36,11 @@ def shown_rows(draft_id: int, recommendations: Any) -> list[dict[str, Any]]:
     return [{"draft_id": draft_id, "product_sku": sku} for sku in shown_skus(recommendations)]
 
 
-def keep_shown(connection: sa.Connection, draft_id: int, recommendations: Any) -> None:
-    """The draft's rows rewritten as its products (``recommendations``) are now."""
-    connection.execute(sa.delete(DRAFT_PRODUCTS).where(DRAFT_PRODUCTS.c.draft_id == draft_id))
+def keep_shown(connection: sa.Connection, draft_id: int, recommendations: Any, new: bool = False) -> None:
+    """The draft's rows written as its products (``recommendations``) are now: those it had first deleted, unless it
+    is ``new`` (inserted in this transaction)."""
+    if not new:
+        connection.execute(sa.delete(DRAFT_PRODUCTS).where(DRAFT_PRODUCTS.c.draft_id == draft_id))
     if rows := shown_rows(draft_id, recommendations):
         connection.execute(sa.insert(DRAFT_PRODUCTS), rows)
 
