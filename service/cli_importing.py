@@ -92,9 +92,16 @@ def import_file(
     if kind == "orders" and not audience_refreshed(summary):
         typer.echo(f"the audience was not recomputed: {NOTHING_CHANGED}")
     elif kind == "orders":
-        with progress_bar("recomputing the audience", counts=False) as update:
-            runner = InlineJobRunner(engine, update)
-            runner.submit(AUDIENCE_JOB, recompute_audience, engine=engine)
+        try:
+            with progress_bar("recomputing the audience", counts=False) as update:
+                runner = InlineJobRunner(engine, update)
+                runner.submit(AUDIENCE_JOB, recompute_audience, engine=engine)
+        except BaseException as stopped:  # the orders are committed: importing them again recomputes nothing
+            stopped_by = "interrupted: " if isinstance(stopped, KeyboardInterrupt) else ""
+            once = "" if stopped_by else "once the error below is fixed, "
+            _echo(f"{stopped_by}the orders are imported, but the audience was not recomputed; {once}"
+                  "`tailor audience refresh` recomputes it")  # fmt: skip
+            raise
         result = runner.last_result
         typer.echo(f"audience recomputed as of {result['as_of']}: {_in_segments(result['segments'])}")
         _echo_fallbacks(result)
