@@ -4,6 +4,7 @@ service.cli; heavy imports happen inside the commands."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -31,7 +32,7 @@ def generate(
 
     _written_as(out, JSONL_OUT)
     engine = _engine_after_crashes()
-    with progress_bar("generating", counts=False) as update:
+    with _told_if_interrupted(), progress_bar("generating", counts=False) as update:
         summary = create_and_generate(
             engine, campaign_type=campaign_type, brand=brand, limit=limit, name=name,
             audience_query=audience_query, listener=update,
@@ -67,6 +68,21 @@ def export(
         _one_of(status, get_args(DraftStatus), "--status")
     written = export_campaign(_engine_after_crashes(), campaign, out, status, selected_only)
     _tell_exported(*written, out, selected_only)
+
+
+@contextmanager
+def _told_if_interrupted():
+    """Ctrl-C on a generation says which campaign it kept, failed, and how to go on, as a generation stopped any
+    other way says (``campaign_runs._generated``); typer ends the command with 130 and no word of it."""
+    from service.cli import _echo
+
+    try:
+        yield
+    except KeyboardInterrupt as interrupted:
+        if (campaign_id := getattr(interrupted, "campaign_id", None)) is not None:
+            _echo(f"interrupted: campaign #{campaign_id} is kept with the status failed, with the drafts it saved; "
+                  f"`tailor campaigns generate {campaign_id}` generates it again")  # fmt: skip
+        raise
 
 
 def _tell_exported(drafts: int, rows: int, warning: str | None, out: Path, selected_only: bool = False) -> None:
@@ -116,7 +132,7 @@ def campaigns_generate(campaign: CampaignId) -> None:
     from service.pipeline.campaign_runs import generate_again
 
     engine = _engine_after_crashes()
-    with progress_bar("generating", counts=False) as update:
+    with _told_if_interrupted(), progress_bar("generating", counts=False) as update:
         summary = generate_again(engine, campaign, listener=update)
     typer.echo(summary.table())
     if summary.warning():

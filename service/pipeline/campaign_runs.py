@@ -169,6 +169,9 @@ def _generated(
         runner.submit("generate", generate_campaign, engine=engine, models=models, campaign_id=campaign_id)
     except GeneratedAgain:
         raise
+    except KeyboardInterrupt as interrupted:  # Ctrl-C: the campaign is failed (generate_campaign); which, for the
+        interrupted.campaign_id = campaign_id  # command to say, as for any other stop
+        raise
     except JobCancelled as cancelled:  # a stop the person asked for (`tailor jobs cancel`): no cause to look for
         raise CampaignFailed(
             f"campaign #{campaign_id}'s generation was {cancelled}; it is kept with the status failed: generate it "

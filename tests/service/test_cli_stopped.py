@@ -62,3 +62,39 @@ def test_an_error_while_an_orders_import_recomputes_the_audience_says_the_orders
         result.output
     )
     assert "`tailor audience refresh` recomputes it" in result.output
+
+
+def _interrupted_at_its_first_step(monkeypatch) -> None:
+    """Ctrl-C as the command's job reports its first step (its bar's first update)."""
+    from service import cli
+
+    def interrupted(self, done: int, total: int, message: str = "") -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli._BarUpdate, "__call__", interrupted)
+
+
+def test_ctrl_c_on_a_generation_names_the_campaign_it_kept_and_how_to_go_on(engine, demo_files, monkeypatch):
+    """`tailor generate` stopped by Ctrl-C kept its campaign, failed, and said nothing: not its id, nor that `tailor
+    campaigns generate ID` writes its drafts, as a generation stopped any other way says."""
+    from service import cli
+    from service.db.models import Campaign
+    from tests.service.conftest import trained_in_process
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_in_process(engine, demo_files)
+    monkeypatch.setattr(cli, "command_engine", lambda: engine)
+    _interrupted_at_its_first_step(monkeypatch)
+
+    args = ["--campaign-type", "cross_sell", "--brand", "hearth", "--limit", "2"]
+    result = CliRunner().invoke(cli.app, ["generate", *args])
+    again = CliRunner().invoke(cli.app, ["campaigns", "generate", "1"])
+
+    with session_scope(engine) as session:
+        assert [(c.id, c.status) for c in session.query(Campaign)] == [(1, "failed")]
+    for stopped in (result, again):
+        assert stopped.exit_code == 130
+        assert stopped.output.splitlines()[-1] == (
+            "interrupted: campaign #1 is kept with the status failed, with the drafts it saved; "
+            "`tailor campaigns generate 1` generates it again"
+        )
