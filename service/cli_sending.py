@@ -33,10 +33,19 @@ def send(
     from service.cli import _echo, _engine_after_crashes, progress_bar
     from service.pipeline.campaign_runs import send_now
 
-    with progress_bar("sending") as update:
-        result = send_now(
-            _engine_after_crashes(), campaign, batch_size, listener=update, links_must_answer=not unchecked_links
-        )
+    try:
+        with progress_bar("sending") as update:
+            result = send_now(
+                _engine_after_crashes(), campaign, batch_size, listener=update, links_must_answer=not unchecked_links
+            )
+    except KeyboardInterrupt as interrupted:  # what went before Ctrl-C (its job's result), else typer says nothing
+        if (done := getattr(interrupted, "done_before", None)) is not None:
+            said = _send_words({"waiting": 0, **done})
+            for line in [f"interrupted: {said[0]}", *said[1:]]:
+                typer.echo(line)
+            rest = f"the rest wait: `tailor send --campaign {campaign}` sends them"
+            typer.echo(f"{rest}; a draft whose email was in hand may have gone, and goes back to review")
+        raise
     for line in _send_words(result):
         typer.echo(line)
     for warning in result.get("warnings", []):

@@ -98,3 +98,31 @@ def test_ctrl_c_on_a_generation_names_the_campaign_it_kept_and_how_to_go_on(engi
             "interrupted: campaign #1 is kept with the status failed, with the drafts it saved; "
             "`tailor campaigns generate 1` generates it again"
         )
+
+
+def test_ctrl_c_on_a_send_says_what_it_mailed_before_and_how_to_send_the_rest(engine, mail_server, monkeypatch):
+    """`tailor send` stopped by Ctrl-C after its first email said nothing: not that one email had gone (its job's
+    result kept the count), nor that sending again mails the rest."""
+    from service import cli
+    from tests.service.conftest import free_port
+    from tests.service.test_cli_send_due import campaign_with_drafts
+
+    controller, messages = mail_server
+    campaign_id = campaign_with_drafts(engine, "autumn", due=3)
+    monkeypatch.setattr(cli, "command_engine", lambda: engine)
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_PUBLIC_URL", f"http://127.0.0.1:{free_port()}")
+
+    def interrupted_after_the_first_email(self, done: int, total: int, message: str = "") -> None:
+        if done:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli._BarUpdate, "__call__", interrupted_after_the_first_email)
+    result = CliRunner().invoke(cli.app, ["send", "--campaign", str(campaign_id), "--unchecked-links"])
+
+    assert result.exit_code == 130 and len(messages) == 1
+    assert result.output.splitlines()[-2:] == [
+        "interrupted: sent 1 email",
+        f"the rest wait: `tailor send --campaign {campaign_id}` sends them; a draft whose email was in hand may have "
+        "gone, and goes back to review",
+    ]
