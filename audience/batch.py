@@ -35,7 +35,7 @@ TEXT_COLUMNS = ("customer_id", "order_id", "product_id", "category", "kind")
 def _separator_hint(path: Path) -> str:
     """A hint when the file's header looks separated by something other than commas, as `tailor import` words it,
     else ''."""
-    with path.open(encoding="utf-8", errors="replace") as handle:
+    with path.open(encoding="utf-8-sig", errors="replace") as handle:  # a sheet's "CSV UTF-8" begins with a BOM
         header = handle.readline().rstrip("\r\n")
     hint = separator_hint(header.split(","))
     return f": {hint}" if hint else ""

@@ -24,6 +24,18 @@ def test_decimal_commas_in_a_semicolon_file_get_the_same_hint(tmp_path):
         audience_from_file(path, as_of=date(2024, 1, 1))
 
 
+def test_a_semicolon_file_with_a_byte_order_mark_is_told_its_header_as_written(tmp_path):
+    """A sheet saved as "CSV UTF-8" with semicolons (a European spreadsheet's) starts with a byte order mark, which
+    the hint quoted as an escape, "'\\ufeffcustomer_id;timestamp;amount'", where `tailor import` and `tailor recommend`
+    quote the header as written."""
+    path = tmp_path / "orders.csv"
+    known_customers().to_csv(path, index=False, sep=";", encoding="utf-8-sig")
+    with pytest.raises(InvalidOrders) as raised:
+        audience_from_file(path, as_of=date(2024, 1, 1))
+    assert "the header was read as one column, 'customer_id;" in str(raised.value)
+    assert "ufeff" not in str(raised.value)
+
+
 def test_a_file_in_another_encoding_names_the_line(tmp_path):
     """It said only "'utf-8' codec can't decode byte 0xe9 in position 3", where `tailor import` names the line."""
     path = tmp_path / "orders.csv"
