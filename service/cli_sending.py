@@ -33,11 +33,10 @@ def send(
     from service.cli import _echo, _engine_after_crashes, progress_bar
     from service.pipeline.campaign_runs import send_now
 
+    engine = _engine_after_crashes()
     try:
         with progress_bar("sending") as update:
-            result = send_now(
-                _engine_after_crashes(), campaign, batch_size, listener=update, links_must_answer=not unchecked_links
-            )
+            result = send_now(engine, campaign, batch_size, listener=update, links_must_answer=not unchecked_links)
     except KeyboardInterrupt as interrupted:  # what went before Ctrl-C (its job's result), else typer says nothing
         if (done := getattr(interrupted, "done_before", None)) is not None:
             said = _send_words({"waiting": 0, **done})
@@ -46,10 +45,33 @@ def send(
             rest = f"the rest wait: `tailor send --campaign {campaign}` sends them"
             typer.echo(f"{rest}; a draft whose email was in hand may have gone, and goes back to review")
         raise
-    for line in _send_words(result):
+    said = _send_words(result)
+    if said == [_sent(0)]:  # nothing went, nor waits: why, as its job's message says (on a terminal's bar alone)
+        said = [f"{_sent(0)}: {_why_nothing_went(engine, campaign)}"]
+    for line in said:
         typer.echo(line)
     for warning in result.get("warnings", []):
         _echo(f"warning: {warning}")
+
+
+def _why_nothing_went(engine, campaign_id: int) -> str:
+    """Why a send mailed nothing with nothing waiting: a campaign never written (its generation failed before its
+    first draft), or none of its drafts approved and due (all sent, rejected or skipped)."""
+    from service.campaigns import draft_counts_of
+    from service.db.session import session_scope
+
+    with session_scope(engine) as session:
+        drafts = draft_counts_of(session, [campaign_id])[campaign_id]["total"]
+    if not drafts:
+        generate = f"`tailor campaigns generate {campaign_id}`"
+        return f"campaign {campaign_id} has no drafts; generate it first ({generate})"
+    return "no approved draft is due"
+
+
+def _sent(emails: int) -> str:
+    from service.wording import counted
+
+    return f"sent {counted(emails, 'email', 'emails')}"
 
 
 def send_due(
@@ -96,7 +118,7 @@ def _send_words(result: dict) -> list[str]:
     """What a send did, a line for each thing that happened: sent, skipped, held back, waiting or deferred, refused."""
     from service.wording import counted
 
-    lines = [f"sent {counted(result['sent'], 'email', 'emails')}"]
+    lines = [_sent(result["sent"])]
     if result["skipped"]:
         lines.append(f"skipped {result['skipped']:,}: customers who may not be mailed (unsubscribed, bounced, an "
                      "address already mailed in this campaign; each draft says why)")  # fmt: skip

@@ -215,3 +215,25 @@ def test_send_says_when_the_next_draft_falls_due_on_the_shop_s_clock(monkeypatch
     result = {"sent": 0, "skipped": 0, "waiting": 1, "deferred": 0, "refused": []}
     waiting = _send_words(result | {"next_send_at": "2026-12-07T03:00:00Z"})[-1]
     assert waiting == f"1 approved draft waits for its send time; the next falls due {told}: send again then"
+
+
+def test_a_send_of_a_campaign_without_drafts_says_it_has_none_not_only_sent_0(engine, tailor_home, monkeypatch):
+    """`tailor send` of a campaign whose generation failed before its first draft said "sent 0 emails" and nothing
+    else, where its job's message said why ("campaign N has no drafts; generate it first"); nothing that was due
+    said only that too."""
+    from typer.testing import CliRunner
+
+    from service import cli
+
+    with session_scope(engine) as session:
+        empty = _campaign(session, "Never written", "failed", [])
+        sent = _campaign(session, "All gone", "sent", ["sent", "sent"])
+    monkeypatch.setattr(cli, "command_engine", lambda: engine)
+
+    nothing = CliRunner().invoke(cli.app, ["send", "--campaign", str(empty), "--unchecked-links"])
+    none_due = CliRunner().invoke(cli.app, ["send", "--campaign", str(sent), "--unchecked-links"])
+
+    assert nothing.exit_code == 0 and nothing.stdout.splitlines() == [
+        f"sent 0 emails: campaign {empty} has no drafts; generate it first (`tailor campaigns generate {empty}`)"
+    ]
+    assert none_due.exit_code == 0 and none_due.stdout.splitlines() == ["sent 0 emails: no approved draft is due"]
