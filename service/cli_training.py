@@ -38,16 +38,29 @@ def train(
         raise typer.BadParameter(problem, param_hint="--tune")
 
     engine = command_engine()
-    with progress_bar("training", counts=False) as update:
-        runner = InlineJobRunner(engine, update)
-        runner.submit("train", train_all, engine=engine, model=model, tune_trials=tune)
-    result = runner.last_result
-    typer.echo(f"audience: {_segment_words(result['audience']['segments'])}")
-    recommender = result["recommender"]
-    typer.echo(
-        f"recommender {recommender['model']} version {recommender['version']}; last {_holdout_words(recommender)}"
-    )
-    typer.echo(f"engagement model version {result['engagement']['version']} on {result['engagement']['sends']} sends")
+    try:
+        with progress_bar("training", counts=False) as update:
+            runner = InlineJobRunner(engine, update)
+            runner.submit("train", train_all, engine=engine, model=model, tune_trials=tune)
+    except KeyboardInterrupt as interrupted:  # the steps done are kept (train_all): said, else typer says nothing
+        if (done := getattr(interrupted, "done_before", None)) is not None:
+            _tell_trained(done)
+            typer.echo(f"interrupted: {', '.join(done['not_done'])} not trained; their versions in use, if any, "
+                       "stay: `tailor train` trains them")  # fmt: skip
+        raise
+    _tell_trained(runner.last_result)
+
+
+def _tell_trained(result: dict) -> None:
+    """What each step of a training did, a line for each step done."""
+    if "audience" in result:
+        typer.echo(f"audience: {_segment_words(result['audience']['segments'])}")
+    if recommender := result.get("recommender"):
+        typer.echo(
+            f"recommender {recommender['model']} version {recommender['version']}; last {_holdout_words(recommender)}"
+        )
+    if engagement := result.get("engagement"):
+        typer.echo(f"engagement model version {engagement['version']} on {engagement['sends']} sends")
 
 
 def _segment_words(segments: dict | None) -> str:

@@ -126,3 +126,30 @@ def test_ctrl_c_on_a_send_says_what_it_mailed_before_and_how_to_send_the_rest(en
         f"the rest wait: `tailor send --campaign {campaign_id}` sends them; a draft whose email was in hand may have "
         "gone, and goes back to review",
     ]
+
+
+def test_ctrl_c_on_a_training_says_which_steps_it_finished_and_which_models_stay(engine, demo_files, monkeypatch):
+    """`tailor train` stopped by Ctrl-C in its recommender step said nothing, though its audience step had committed
+    new profiles: its job's result kept what was done and what was not."""
+    from service import cli
+    from service.importing import import_frame, read_table
+
+    with session_scope(engine) as session:
+        for kind in ("customers", "products", "orders"):
+            import_frame(session, kind, read_table(demo_files[kind]))
+    monkeypatch.setattr(cli, "command_engine", lambda: engine)
+
+    def interrupted_in_the_recommender_step(self, done: int, total: int, message: str = "") -> None:
+        if message.startswith("training recommender"):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli._BarUpdate, "__call__", interrupted_in_the_recommender_step)
+    result = CliRunner().invoke(cli.app, ["train"])
+
+    assert result.exit_code == 130
+    lines = result.output.splitlines()
+    assert lines[0].startswith("audience: ")  # the step done, said as a finished training says it
+    assert lines[1:] == [
+        "interrupted: recommender, engagement not trained; their versions in use, if any, stay: `tailor train` "
+        "trains them"
+    ]
