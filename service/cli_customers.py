@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from service.cli_outputs import _output_path
+from service.cli_outputs import JSON_OUT, _output_path, _written_as
 
 
 def customers_erase(
@@ -69,6 +69,7 @@ def customers_export(
     from service.db.session import session_scope
     from service.subject_access import subject_access
 
+    _written_as(out, JSON_OUT)
     with session_scope(command_engine()) as session:
         document = subject_access(session, customer_id).model_dump_json(indent=2)
     if out is None:

@@ -41,6 +41,8 @@ def _not_an_input(out: Path | None, option: str, *inputs: Path | None) -> None:
 CSV_OUT = (".csv", ".txt")
 # What `tailor generate --out` and `tailor export --out` write: JSON lines (drafts.csv got them, which no sheet opens).
 JSONL_OUT = (".jsonl", ".ndjson")
+# What `tailor customers export --out` writes: one JSON document (customers.csv got it, written over the shop's file).
+JSON_OUT = (".json",)
 
 
 def _written_as(out: Path | None, suffixes: tuple[str, ...]) -> None:

@@ -4,6 +4,7 @@ nothing of anyone else."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 
 import pandas as pd
@@ -198,6 +199,29 @@ def test_the_command_line_writes_the_export_to_a_file(engine, client, tmp_path, 
     assert out.stat().st_mode & 0o777 == 0o600  # written over, a file keeps its mode unless it is set
     missing = CliRunner().invoke(cli.app, ["customers", "export", "c404"])
     assert missing.exit_code != 0 and str(missing.exception) == "Customer 'c404' does not exist."
+
+
+def test_the_command_line_refuses_an_export_file_named_as_another_format(engine, client, tmp_path, monkeypatch):
+    """`tailor customers export c2 --out customers.csv` wrote the JSON over the shop's customers file, where the
+    other commands refuse an --out whose suffix says a format they do not write, before any work."""
+    from typer.testing import CliRunner
+
+    from service import cli
+
+    _shop(client, engine)
+    monkeypatch.setattr(cli, "command_engine", lambda: engine)
+    sheet = tmp_path / "customers.csv"
+    sheet.write_text("customer_id,email\nc2,c2@example.com\n", encoding="utf-8")
+
+    refused = CliRunner().invoke(cli.app, ["customers", "export", "c2", "--out", str(sheet)])
+
+    told = " ".join(re.sub(r"[│╭╮╰╯─]", " ", refused.output).split())  # out of the usage error's box
+    assert refused.exit_code == 2
+    assert "Invalid value for --out: customers.csv: this command writes .json files, not .csv" in told
+    assert sheet.read_text(encoding="utf-8") == "customer_id,email\nc2,c2@example.com\n"
+    unnamed = tmp_path / "c2"  # a name without a suffix gets the format, as elsewhere
+    assert CliRunner().invoke(cli.app, ["customers", "export", "c2", "--out", str(unnamed)]).exit_code == 0
+    assert json.loads(unnamed.read_text())["customer"]["customer_id"] == "c2"
 
 
 def test_the_export_does_not_name_the_household_member_a_flag_names(client, engine):
