@@ -45,12 +45,14 @@ def import_file(
     from service.importing import import_file
     from service.importing.background import NOTHING_CHANGED, audience_refreshed
     from service.importing.date_orders import day_first_of
+    from service.importing.load import require_kind
     from service.jobs import InlineJobRunner
     from service.pipeline.training import AUDIENCE_JOB, recompute_audience
     from service.wording import counted
 
     if dates is not None:  # the CLI's choices are named alike (the option parser's read "Value error, ...")
         _one_of(dates, DATE_ORDERS, "--dates")
+    require_kind(kind)  # told before the database is opened, as a missing file is
     if not file.exists():  # told before the database is opened: it made (or migrated) one where the path was wrong
         _echo(f"error: file not found: {file.absolute()} (check the path; nothing was imported)")
         raise typer.Exit(2)

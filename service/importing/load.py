@@ -103,7 +103,7 @@ def _import_file(
     what this import already wrote (order lines, sends) or in the keys of the earlier chunks, kept in memory
     (customers, products: one per customer or product), and numeric dates are read in the order of the whole
     file's column, or the one given or settled (``_date_orders``)."""
-    _require_kind(kind)
+    require_kind(kind)
     path, spec, report = Path(path), SPECS[kind], progress or silent
     # The kind and the file's own name (not its folders, nor a staged upload's): which of the files a shop imported,
     # maybe in jobs side by side, each problem is of.
@@ -296,7 +296,7 @@ def _order_unknown(found: list[Problem], chunk: pd.DataFrame, columns: set[str])
 def import_frame(session: Session, kind: str, frame: pd.DataFrame, progress: Report | None = None) -> ImportSummary:
     """Validate `frame` as an import of `kind` and write it; raises InvalidInput and writes nothing on errors.
     `progress` hears (rows written, rows, message) while a big file is written."""
-    _require_kind(kind)
+    require_kind(kind)
     # Rows are named as the lines of the CSV file the frame would be: its first row is line 2.
     parsed, problems = parse_table(frame.set_axis(pd.RangeIndex(2, 2 + len(frame))), SPECS[kind])
     erased: list[Problem] = []
@@ -329,7 +329,8 @@ def _count_orders_write(session: Session, written: ImportSummary) -> None:
         count_write(session, ORDERS)
 
 
-def _require_kind(kind: str) -> None:
+def require_kind(kind: str) -> None:
+    """InvalidInput naming the kinds, for one that is none of them."""
     if kind not in IMPORTERS:
         raise InvalidInput("import", [Problem(None, None, f"unknown kind '{kind}', use one of {', '.join(IMPORTERS)}")])
 

@@ -356,6 +356,20 @@ def test_a_missing_file_is_named_by_its_whole_path_and_opens_no_database(tmp_pat
     assert not (tmp_path / "var").exists()
 
 
+def test_a_mistyped_kind_is_told_before_a_database_is_opened(tmp_path):
+    """`tailor import custmers customers.csv` run before any other command said the kind was unknown, and had made a
+    database (var/tailor.db, migrated) in the folder it ran in, as a missing file did."""
+    (tmp_path / "customers.csv").write_text(",".join(CUSTOMERS.columns) + "\n", encoding="utf-8")
+    env = {**os.environ, "TAILOR_HOME": "var"}
+    mistyped = run_tailor(["import", "custmers", "customers.csv"], env=env, cwd=tmp_path, timeout=60)
+    assert mistyped.returncode == 2
+    assert mistyped.stderr == (
+        "error: import rejected, nothing was written: unknown kind 'custmers', use one of customers, products, "
+        "orders, sends\n"
+    )
+    assert not (tmp_path / "var").exists()
+
+
 def test_a_file_of_a_header_alone_imports_no_rows_and_its_bar_says_0_of_0(tmp_path):
     (tmp_path / "customers.csv").write_text(",".join(CUSTOMERS.columns) + "\n", encoding="utf-8")
     result, shown = run_on_a_terminal(["import", "customers", str(tmp_path / "customers.csv")], tmp_path)
