@@ -75,6 +75,9 @@ def import_file(
         elif len(error.problems) > SHOWN_PROBLEMS:
             _echo(f"to see them all: tailor import {kind} {file} --problems problems.csv")
         raise typer.Exit(2) from error
+    except KeyboardInterrupt:  # its transaction rolled back: said, where typer ends the command with no word
+        _echo(f"interrupted: nothing of {file.name} was imported")
+        raise
     rows = counted(summary.rows, "row", "rows", grouped=False)
     erased = counted(summary.left_out, "row of an erased customer", "rows of erased customers", grouped=False)
     left_out = f", {erased} left out" if summary.left_out else ""

@@ -153,3 +153,20 @@ def test_ctrl_c_on_a_training_says_which_steps_it_finished_and_which_models_stay
         "interrupted: recommender, engagement not trained; their versions in use, if any, stay: `tailor train` "
         "trains them"
     ]
+
+
+def test_ctrl_c_during_an_import_says_nothing_of_the_file_was_written(engine, demo_files, monkeypatch):
+    """`tailor import orders` stopped by Ctrl-C as its rows were written ended silently: whether part of the file
+    was imported, to be imported again or cleaned up, the person could not tell. Nothing of it is written."""
+    from service import cli
+
+    def interrupted_once_rows_are_read(self, done: int, total: int, message: str = "") -> None:
+        if done:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli._BarUpdate, "__call__", interrupted_once_rows_are_read)
+    result = _import_orders(engine, demo_files, monkeypatch)
+
+    assert result.exit_code == 130
+    assert _orders_kept(engine) == 0
+    assert result.output.splitlines() == ["interrupted: nothing of orders.csv was imported"]
