@@ -92,6 +92,10 @@ def send_due(
     except TailorError as failed:  # the mail server down: what the campaigns before it did, then the error
         _tell_due_sends((failed.done_before or {}).get("campaigns", {}))
         raise
+    except KeyboardInterrupt as interrupted:  # Ctrl-C: likewise, where typer ends the command with no word
+        _tell_due_sends((getattr(interrupted, "done_before", None) or {}).get("campaigns", {}))
+        typer.echo("interrupted: the drafts not sent wait for the next `tailor send-due`")
+        raise
     if "running" in result:
         typer.echo(f"a due-check is running already (job {result['running']}): it sends what is due")
     elif not result["campaigns"]:

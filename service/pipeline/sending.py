@@ -767,19 +767,24 @@ def send_due_drafts(
         flag_interrupted_sends(session)
     campaign_ids = due_campaigns(engine, utcnow())
     results: dict[str, Any] = {}
-    for done, campaign_id in enumerate(campaign_ids):
-        try:
-            results[str(campaign_id)] = send_campaign(
-                lambda *_: None, engine, campaign_id, settings=settings, due_check=True,
-                links_must_answer=links_must_answer,
-            )  # fmt: skip
-        except (Conflict, NotFound) as not_now:
-            results[str(campaign_id)] = {"sent": 0, "not_sent": str(not_now)}
-        except TailorError as failed:  # the mail server is down: the job fails, telling what was done before
-            told = results | ({str(campaign_id): failed.done_before} if failed.done_before else {})
-            failed.done_before = {"campaigns": told} if told else None
-            raise
-        progress(done + 1, len(campaign_ids), f"campaign {campaign_id}")
+    campaign_id = None
+    try:
+        for done, campaign_id in enumerate(campaign_ids):
+            try:
+                results[str(campaign_id)] = send_campaign(
+                    lambda *_: None, engine, campaign_id, settings=settings, due_check=True,
+                    links_must_answer=links_must_answer,
+                )  # fmt: skip
+            except (Conflict, NotFound) as not_now:
+                results[str(campaign_id)] = {"sent": 0, "not_sent": str(not_now)}
+            progress(done + 1, len(campaign_ids), f"campaign {campaign_id}")
+    except (TailorError, KeyboardInterrupt) as stopped:
+        # the mail server down, a cancel (JobCancelled) or Ctrl-C: what each campaign sent before, the one in
+        # hand's too (a stop between campaigns forgot those already mailed)
+        in_hand = getattr(stopped, "done_before", None) if str(campaign_id) not in results else None
+        told = results | ({str(campaign_id): in_hand} if in_hand else {})
+        stopped.done_before = {"campaigns": told} if told else None
+        raise
     progress(len(campaign_ids), len(campaign_ids), f"done: {_due_sends_words(results)}")  # not the last one's id
     return {"campaigns": results}
 

@@ -170,3 +170,37 @@ def test_ctrl_c_during_an_import_says_nothing_of_the_file_was_written(engine, de
     assert result.exit_code == 130
     assert _orders_kept(engine) == 0
     assert result.output.splitlines() == ["interrupted: nothing of orders.csv was imported"]
+
+
+def test_ctrl_c_on_a_due_check_says_what_each_campaign_before_it_mailed(engine, mail_server, monkeypatch):
+    """`tailor send-due` (from cron, or run by hand) stopped by Ctrl-C once its first campaign was mailed said
+    nothing, and its job's result forgot that campaign's emails: only a send stopped in its own emails kept any."""
+    from service import cli
+    from service.db.models import Job
+    from tests.service.conftest import free_port
+    from tests.service.test_cli_send_due import campaign_with_drafts
+
+    controller, messages = mail_server
+    autumn = campaign_with_drafts(engine, "autumn", due=2)
+    campaign_with_drafts(engine, "winter", due=1)
+    monkeypatch.setattr(cli, "command_engine", lambda: engine)
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_PUBLIC_URL", f"http://127.0.0.1:{free_port()}")
+
+    def interrupted_after_the_first_campaign(self, done: int, total: int, message: str = "") -> None:
+        if message == f"campaign {autumn}":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli._BarUpdate, "__call__", interrupted_after_the_first_campaign)
+    result = CliRunner().invoke(cli.app, ["send-due", "--unchecked-links"])
+
+    assert result.exit_code == 130 and len(messages) == 2
+    said = [line for line in result.output.splitlines() if not line.startswith("warning: ")]  # the links' warning
+    assert said == [
+        f"campaign {autumn}:",
+        "  sent 2 emails",
+        "interrupted: the drafts not sent wait for the next `tailor send-due`",
+    ]
+    with session_scope(engine) as session:
+        job = session.query(Job).filter_by(kind="send_due").one()
+    assert job.status == "cancelled" and job.result["campaigns"][str(autumn)]["sent"] == 2
