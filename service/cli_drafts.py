@@ -38,7 +38,8 @@ def drafts_list(
 ) -> None:
     """The campaign's drafts in the order --sort names (flagged first and then in the audience's order unless
     asked), as the review page lists them: each draft's id (for `tailor drafts show`), customer, status, chosen
-    variant's subject and, for a flagged one, its latest flag reason. A full listing says the --offset of the next."""
+    variant's subject and, for a flagged one, its latest flag reason. A listing with more drafts after it says the
+    --offset of the next."""
     from typing import get_args
 
     from service.cli import _engine_after_crashes, _one_of
@@ -50,14 +51,15 @@ def drafts_list(
         _one_of(status, get_args(DraftStatus), "--status")
     _one_of(sort, get_args(DraftSort), "--sort")
     with session_scope(_engine_after_crashes()) as session:
-        listed = list_drafts(session, campaign, status, limit=limit, offset=offset, sort=sort)
-        drafts = [draft_out(draft) for draft in listed]
+        # One draft more than asked tells whether a next page has any: a full last page offers none.
+        listed = list_drafts(session, campaign, status, limit=limit + 1, offset=offset, sort=sort)
+        more, drafts = len(listed) > limit, [draft_out(draft) for draft in listed[:limit]]
     for draft in drafts:
         typer.echo(_draft_line(draft))
     if not drafts:
         beyond = f" after the first {offset:,}" if offset else ""
         _echo(f"campaign {campaign} has no drafts{f' with the status {status}' if status else ''}{beyond}")
-    elif len(drafts) == limit:  # --limit stops at 1,000: a big campaign's flagged drafts went past it
+    elif more:  # --limit stops at 1,000: a big campaign's flagged drafts went past it
         _echo(f"drafts {offset + 1:,} to {offset + limit:,} shown: --offset {offset + limit} for the next")
 
 

@@ -26,7 +26,7 @@ def jobs_list(
     offset: Annotated[int, typer.Option(**OFFSET, help="the jobs after this many: the next page of a listing")] = 0,
 ) -> None:  # fmt: skip
     """The latest jobs, newest first: each one's id (for `tailor jobs show`), kind, status, progress, when it started
-    and ended, and its last message or its error. A full listing says the --offset of the next."""
+    and ended, and its last message or its error. A listing with more after it says the --offset of the next."""
     from typing import get_args
 
     from service.cli import _engine_after_crashes, _one_of
@@ -39,14 +39,16 @@ def jobs_list(
     if status is not None:
         _one_of(status, get_args(JobStatus), "--status")
     with session_scope(_engine_after_crashes()) as session:
-        jobs = [job_out(job) for job in latest_jobs(session, status, kind, limit, offset, campaign)]
+        # One job more than asked tells whether a next page has any: a full last page offers none.
+        jobs = [job_out(job) for job in latest_jobs(session, status, kind, limit + 1, offset, campaign)]
+    more, jobs = len(jobs) > limit, jobs[:limit]
     for job in jobs:
         typer.echo(_job_line(job))
     if not jobs:
         beyond = f" after the first {offset:,}" if offset else ""
         asked = "".join(f" {what} {value}" for what, value in _asked(kind, status, campaign))
         typer.echo(f"no jobs{asked}{beyond}", err=True)
-    elif len(jobs) == limit:  # --limit stops at 500: older jobs are on the next page
+    elif more:  # --limit stops at 500: older jobs are on the next page
         typer.echo(f"jobs {offset + 1:,} to {offset + limit:,} shown: --offset {offset + limit} for the next", err=True)
 
 

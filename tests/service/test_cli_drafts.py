@@ -234,6 +234,25 @@ def test_list_pages_through_a_campaign_of_more_drafts_than_one_listing_holds(eng
     assert [line.split()[1] for line in rest.stdout.splitlines()] == ["big2"] and rest.stderr == ""
 
 
+def test_list_offers_a_next_page_only_when_there_is_one(engine, tailor_home):
+    """A listing of exactly --limit drafts said "--offset N for the next" though no draft was left: the page it
+    offered was empty."""
+    from tests.service.test_cli_send_due import campaign_with_drafts
+
+    campaign_id = campaign_with_drafts(engine, "big", due=3)
+
+    exactly = run(["drafts", "list", "--campaign", str(campaign_id), "--limit", "3"], tailor_home)
+    last_page = run(["drafts", "list", "--campaign", str(campaign_id), "--limit", "1", "--offset", "2"], tailor_home)
+    full_last = run(["drafts", "list", "--campaign", str(campaign_id), "--limit", "2", "--offset", "1"], tailor_home)
+
+    assert exactly.returncode == 0 and len(exactly.stdout.splitlines()) == 3, exactly.stderr
+    assert "for the next" not in exactly.stderr, exactly.stderr
+    assert [line.split()[1] for line in last_page.stdout.splitlines()] == ["big2"]
+    assert "for the next" not in last_page.stderr, last_page.stderr
+    assert full_last.returncode == 0 and len(full_last.stdout.splitlines()) == 2, full_last.stderr
+    assert "for the next" not in full_last.stderr, full_last.stderr
+
+
 def test_list_refuses_an_offset_past_what_the_database_holds(engine, tailor_home):
     """`--offset 9223372036854775808` (one past SQLite's largest integer) ended in a traceback from its driver;
     GET /campaigns/{id}/drafts refuses it (422)."""

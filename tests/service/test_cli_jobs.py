@@ -113,6 +113,23 @@ def test_a_send_due_run_is_listed_as_the_server_s_due_check_is(engine, tailor_ho
     assert re.search(r"  send_due  succeeded  100%  ", line), line
 
 
+def test_jobs_list_offers_a_next_page_only_when_there_is_one(engine, tailor_home):
+    """A listing of exactly --limit jobs said "--offset N for the next" though none was left: the page it offered
+    was empty. One job more than --limit is still offered."""
+    some_jobs(engine)  # four jobs
+
+    exactly = run(["jobs", "list", "--limit", "4"], tailor_home)
+    one_more = run(["jobs", "list", "--limit", "3"], tailor_home)
+    offered = run(["jobs", "list", "--limit", "3", "--offset", "3"], tailor_home)
+
+    assert exactly.returncode == 0 and len(exactly.stdout.splitlines()) == 4, exactly.stderr
+    assert "for the next" not in exactly.stderr, exactly.stderr
+    assert one_more.returncode == 0 and len(one_more.stdout.splitlines()) == 3, one_more.stderr
+    assert one_more.stderr.strip() == "jobs 1 to 3 shown: --offset 3 for the next"
+    assert [line.split("  ")[0] for line in offered.stdout.splitlines()] == ["import-1"]
+    assert "for the next" not in offered.stderr, offered.stderr
+
+
 def test_jobs_list_pages_to_older_jobs_as_get_jobs_does(engine, client, tailor_home):
     """`tailor jobs list` stopped at its --limit (500 at most), newest first: a shop's older jobs (last month's
     failed due-checks) could not be listed at all, though GET /jobs pages with ?offset."""
@@ -126,7 +143,7 @@ def test_jobs_list_pages_to_older_jobs_as_get_jobs_does(engine, client, tailor_h
     assert [line.split("  ")[0] for line in first.stdout.splitlines()] == ["generate-1", "due-1"]
     assert first.stderr.strip() == "jobs 1 to 2 shown: --offset 2 for the next"
     listed = [line.split("  ")[0] for line in rest.stdout.splitlines()]
-    assert listed == ["send-1", "import-1"] and rest.stderr.strip() == "jobs 3 to 4 shown: --offset 4 for the next"
+    assert listed == ["send-1", "import-1"] and rest.stderr.strip() == ""  # the last page: no next one to offer
     paged = client.get("/jobs", params={"limit": 2, "offset": 2})
     assert [job["id"] for job in paged.json()] == listed
     assert beyond.returncode == 0 and beyond.stdout == ""
