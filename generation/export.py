@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from generation.schemas import Draft
 
@@ -54,6 +55,22 @@ def write_jsonl(
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
     return len(rows)
+
+
+@contextmanager
+def written_whole(out: Path) -> Iterator[TextIO]:
+    """A text file for ``out`` that appears whole or not at all, its owner's alone: written beside it as
+    ``.NAME.part`` and renamed to ``out`` once the block ends without an error (a write that fails half way leaves
+    ``out`` as it was, and no part file)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.part")
+    try:
+        with open(partial, "w", encoding="utf-8", opener=private_opener) as handle:
+            os.chmod(handle.fileno(), 0o600)  # a part file left by a killed run keeps its mode otherwise
+            yield handle
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def private_opener(path: str, flags: int) -> int:

@@ -4,7 +4,6 @@ customers export`. Registered on the `customers` group by service.cli; heavy imp
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -75,11 +74,9 @@ def customers_export(
     if out is None:
         typer.echo(document)
         return
-    from generation.export import private_opener
+    from generation.export import written_whole
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # everything held of a person: its owner's alone, as a campaign's export (the umask left it for every user)
-    with open(out, "w", encoding="utf-8", opener=private_opener) as handle:
-        os.chmod(handle.fileno(), 0o600)  # a file that was there keeps its mode otherwise
+    # everything held of a person: its owner's alone, and whole or not at all, as a campaign's export
+    with written_whole(out) as handle:
         handle.write(document + "\n")
     _echo(f"wrote what Tailor holds about customer {customer_id} to {out}")

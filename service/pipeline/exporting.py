@@ -19,7 +19,6 @@ export.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from sqlalchemy import Engine, Row, and_, func, select
 from sqlalchemy.orm import Session
 
 from generation.brands import UNSUBSCRIBE_PLACEHOLDER
-from generation.export import private_opener
+from generation.export import written_whole
 from service.campaigns import cancel_first, get_campaign
 from service.db.batches import batches
 from service.db.models import Campaign, Customer, Draft, Job, Send, Variant
@@ -254,19 +253,10 @@ def export_campaign(
     beside ``out`` and renamed at the end; its owner alone reads it."""
     with session_scope(engine) as session:
         ids, warning = draft_ids(session, campaign_id, status, selected_only)
-    out.parent.mkdir(parents=True, exist_ok=True)
     drafts, rows = set(), 0
-    partial = out.with_name(f".{out.name}.part")
-    try:
-        with (
-            session_scope(engine) as session,
-            open(partial, "w", encoding="utf-8", opener=private_opener) as handle,  # its owner's alone
-        ):
-            for record in export_records(session, ids, selected_only):
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-                drafts.add(record["draft_id"])
-                rows += 1
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
+    with session_scope(engine) as session, written_whole(out) as handle:  # its owner's alone
+        for record in export_records(session, ids, selected_only):
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            drafts.add(record["draft_id"])
+            rows += 1
     return len(drafts), rows, warning

@@ -201,6 +201,35 @@ def test_the_command_line_writes_the_export_to_a_file(engine, client, tmp_path, 
     assert missing.exit_code != 0 and str(missing.exception) == "Customer 'c404' does not exist."
 
 
+def test_the_command_line_export_file_appears_whole_or_not_at_all(engine, client, tmp_path, monkeypatch):
+    """`tailor customers export ID --out FILE` wrote straight into FILE, as `tailor export` does not: a write that
+    failed half way (here the file size limit, as a full disk would) left a file cut short, over the earlier export."""
+    import resource
+    import signal
+
+    from typer.testing import CliRunner
+
+    from service import cli
+
+    _shop(client, engine)
+    monkeypatch.setattr(cli, "command_engine", lambda: engine)
+    out = tmp_path / "exports" / "c2.json"
+    assert CliRunner().invoke(cli.app, ["customers", "export", "c2", "--out", str(out)]).exit_code == 0
+    earlier = out.read_bytes()
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    ignored = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG), not the process
+    try:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (len(earlier) // 2, hard))
+        cut = CliRunner().invoke(cli.app, ["customers", "export", "c2", "--out", str(out)])
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, ignored)
+
+    assert cut.exit_code != 0 and isinstance(cut.exception, OSError), cut.output
+    assert out.read_bytes() == earlier  # the earlier export, whole
+    assert sorted(path.name for path in out.parent.iterdir()) == ["c2.json"]  # and no part file left beside it
+
+
 def test_the_command_line_refuses_an_export_file_named_as_another_format(engine, client, tmp_path, monkeypatch):
     """`tailor customers export c2 --out customers.csv` wrote the JSON over the shop's customers file, where the
     other commands refuse an --out whose suffix says a format they do not write, before any work."""
