@@ -61,11 +61,16 @@ def write_jsonl(
 def written_whole(out: Path) -> Iterator[TextIO]:
     """A text file for ``out`` that appears whole or not at all, its owner's alone: written beside it as
     ``.NAME.part`` and renamed to ``out`` once the block ends without an error (a write that fails half way leaves
-    ``out`` as it was, and no part file)."""
+    ``out`` as it was, and no part file). A part file that cannot be made is told as ``out``, the path the user
+    gave, not as the part file they never named."""
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.part")
     try:
-        with open(partial, "w", encoding="utf-8", opener=private_opener) as handle:
+        try:
+            handle = open(partial, "w", encoding="utf-8", opener=private_opener)  # noqa: SIM115 (the with below)
+        except OSError as error:
+            raise OSError(error.errno, error.strerror, str(out)) from error
+        with handle:
             os.chmod(handle.fileno(), 0o600)  # a part file left by a killed run keeps its mode otherwise
             yield handle
         os.replace(partial, out)

@@ -237,3 +237,16 @@ def test_a_send_of_a_campaign_without_drafts_says_it_has_none_not_only_sent_0(en
         f"sent 0 emails: campaign {empty} has no drafts; generate it first (`tailor campaigns generate {empty}`)"
     ]
     assert none_due.exit_code == 0 and none_due.stdout.splitlines() == ["sent 0 emails: no approved draft is due"]
+
+
+def test_export_names_the_file_asked_for_when_it_cannot_be_made(engine, tailor_home):
+    """`tailor export --out /proc/x.jsonl` failed with "error: /proc/.x.jsonl.part: no such file or directory",
+    naming the temporary file written beside the one asked for, which the user never gave."""
+    from tests.service.test_cli_send_due import campaign_with_drafts
+
+    campaign_id = campaign_with_drafts(engine, "autumn", due=1)
+
+    refused = run(["export", "--campaign", str(campaign_id), "--out", "/proc/x.jsonl"], tailor_home)
+
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.strip() == "error: /proc/x.jsonl: no such file or directory"

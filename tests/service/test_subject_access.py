@@ -230,6 +230,22 @@ def test_the_command_line_export_file_appears_whole_or_not_at_all(engine, client
     assert sorted(path.name for path in out.parent.iterdir()) == ["c2.json"]  # and no part file left beside it
 
 
+def test_the_command_line_export_names_the_file_asked_for_when_it_cannot_be_made(engine, client, monkeypatch):
+    """An --out that cannot be made (`/proc/x.json`) is named as given, not as the part file written beside it
+    (`tailor export` said "error: /proc/.x.jsonl.part: no such file or directory")."""
+    from typer.testing import CliRunner
+
+    from service import cli
+
+    _shop(client, engine)
+    monkeypatch.setattr(cli, "command_engine", lambda: engine)
+
+    refused = CliRunner().invoke(cli.app, ["customers", "export", "c2", "--out", "/proc/x.json"])
+
+    assert refused.exit_code == 1 and isinstance(refused.exception, FileNotFoundError), refused.output
+    assert refused.exception.filename == "/proc/x.json"  # what `tailor` says after "error: "
+
+
 def test_the_command_line_refuses_an_export_file_named_as_another_format(engine, client, tmp_path, monkeypatch):
     """`tailor customers export c2 --out customers.csv` wrote the JSON over the shop's customers file, where the
     other commands refuse an --out whose suffix says a format they do not write, before any work."""
