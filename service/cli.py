@@ -122,6 +122,23 @@ def _echo(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def _at_a_terminal() -> bool:
+    """Whether a person can be asked: standard input is a terminal (not cron, a pipe or a file)."""
+    return sys.stdin.isatty()
+
+
+def _ask_first(question: str, yes: bool, act: str) -> None:
+    """Ask ``question`` before an act that cannot be undone, unless --yes; a no ends the command ("Aborted.",
+    exit 1). Without a terminal to ask at, nothing is read and nothing done: it says --yes is needed to ``act``
+    and exits 2, as a refused command does (it read an empty answer and ended "Aborted." with exit 1, unexplained)."""
+    if yes:
+        return
+    if not _at_a_terminal():
+        _echo(f"error: not run at a terminal, so not asked and nothing done: give --yes to {act} without asking")
+        raise typer.Exit(2)
+    typer.confirm(question, abort=True)
+
+
 @contextmanager
 def progress_bar(description: str, counts: bool = True):
     """A rich progress bar fed by a job's progress callback (done, total, message): with ``counts``, "done/total"

@@ -19,15 +19,13 @@ def customers_erase(
     """Erase a customer (the right to erasure): their record, orders, drafts, sends and events, and the model versions
     trained before but the ones in use, which forget them at the next training. Digests of their id and address are
     kept, so that an import does not bring them back. It cannot be undone."""
-    from service.cli import _engine_after_crashes
+    from service.cli import _ask_first, _engine_after_crashes
     from service.customers import erase_for_good
     from service.db.session import session_scope
     from service.settings import home_settings
 
-    if not yes:
-        typer.confirm(
-            f"Erase customer {customer_id} and everything Tailor holds of them? It cannot be undone", abort=True
-        )
+    question = f"Erase customer {customer_id} and everything Tailor holds of them? It cannot be undone"
+    _ask_first(question, yes, f"erase customer {customer_id}")
     engine = _engine_after_crashes()  # a campaign a killed `tailor generate` left generating would refuse it
     with session_scope(engine) as session:
         bought = erase_for_good(session, engine, home_settings().models_dir, customer_id)

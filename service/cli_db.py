@@ -22,7 +22,7 @@ def db_downgrade(
     """Move the database back to REVISION before starting an older version of Tailor, with the care of an upgrade:
     one process at a time, and a SQLite file put back as it was if it stops half way. What later migrations added
     is dropped; stop the server and every command first, and back up the database and TAILOR_HOME."""
-    from service.cli import _echo
+    from service.cli import _ask_first, _echo
     from service.db.migrate import downgrade, downgrade_problem
     from service.db.session import configured_engine
 
@@ -30,10 +30,8 @@ def db_downgrade(
         if problem := downgrade_problem(engine, revision):
             _echo(f"error: {problem}")
             raise typer.Exit(2)
-        if not yes:
-            typer.confirm(
-                f"Move the database back to revision {revision}, dropping what later migrations added?", abort=True
-            )
+        question = f"Move the database back to revision {revision}, dropping what later migrations added?"
+        _ask_first(question, yes, f"move the database back to revision {revision}")
         downgrade(engine, revision)
 
     configured_engine(checked_downgrade)

@@ -42,13 +42,25 @@ def test_a_customer_is_erased_from_the_command_line(shop, tailor_home):
     assert again.exit_code != 0 and str(again.exception).startswith("Customer 'c2' was erased on ")
 
 
-def test_the_erase_command_asks_first(shop):
+def test_the_erase_command_asks_first(shop, monkeypatch):
     """An erasure cannot be undone: without --yes the command asks, and a no leaves the customer as they were."""
+    monkeypatch.setattr(cli, "_at_a_terminal", lambda: True)  # asked only at a terminal: the runner's stdin is none
     kept = CliRunner().invoke(cli.app, ["customers", "erase", "c1"], input="n\n")
     assert kept.exit_code != 0 and "Erase customer c1" in kept.output
     assert shop.get("/customers/c1").status_code == 200
     unknown = CliRunner().invoke(cli.app, ["customers", "erase", "c404", "--yes"])
     assert unknown.exit_code != 0 and str(unknown.exception) == "Customer 'c404' does not exist."
+
+
+def test_the_erase_command_without_a_terminal_says_it_needs_yes(shop):
+    """Without a terminal (cron, a pipe) and no --yes, the command read no answer and ended "Aborted." with exit 1,
+    not saying that --yes was what it needed; it says so now, exits 2 as other refused commands do, erases nothing."""
+    refused = CliRunner().invoke(cli.app, ["customers", "erase", "c1"], input="")
+
+    assert refused.exit_code == 2, refused.output
+    assert "not run at a terminal" in refused.output and "--yes" in refused.output, refused.output
+    assert "Aborted" not in refused.output and "Erase customer c1" not in refused.output
+    assert shop.get("/customers/c1").status_code == 200
 
 
 def test_an_erasure_is_lifted_from_the_command_line(shop):

@@ -54,7 +54,10 @@ def test_a_downgrade_stopped_half_way_leaves_the_database_as_it_was(database, mo
     assert not database.with_name("tailor.db.pre-migration").exists()
 
 
-def test_a_revision_it_cannot_go_to_is_refused_and_nothing_moves_unless_confirmed(database):
+def test_a_revision_it_cannot_go_to_is_refused_and_nothing_moves_unless_confirmed(database, monkeypatch):
+    from service import cli
+
+    monkeypatch.setattr(cli, "_at_a_terminal", lambda: True)  # asked only at a terminal: the runner's stdin is none
     head = _revision(database)
     runner = CliRunner()
     unknown = runner.invoke(app, ["db", "downgrade", "9999", "--yes"])
@@ -63,6 +66,19 @@ def test_a_revision_it_cannot_go_to_is_refused_and_nothing_moves_unless_confirme
     assert current.exit_code == 2 and f"The database is at revision {head}" in current.output
     declined = runner.invoke(app, ["db", "downgrade", "0030"], input="n\n")
     assert declined.exit_code == 1 and "dropping what later migrations added" in declined.output
+    assert _revision(database) == head
+
+
+def test_a_downgrade_without_a_terminal_says_it_needs_yes(database):
+    """Without a terminal and no --yes, `tailor db downgrade` ended "Aborted!" with exit 1, as `tailor customers
+    erase` did: both say now that --yes is needed, exit 2, and change nothing."""
+    head = _revision(database)
+
+    refused = CliRunner().invoke(app, ["db", "downgrade", "0030"], input="")
+
+    assert refused.exit_code == 2, refused.output
+    assert "not run at a terminal" in refused.output and "--yes" in refused.output, refused.output
+    assert "Aborted" not in refused.output
     assert _revision(database) == head
 
 
