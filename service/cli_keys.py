@@ -28,10 +28,11 @@ def keys_revoke(
     from service.auth import revoke_key
     from service.cli import command_engine
     from service.db.session import session_scope
+    from service.wording import counted
 
     with session_scope(command_engine()) as session:
         count = revoke_key(session, prefix)
-    typer.echo(f"revoked {count} key(s)")
+    typer.echo(f"revoked {counted(count, 'key', 'keys')}")
 
 
 def keys_list() -> None:
