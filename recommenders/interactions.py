@@ -99,7 +99,7 @@ def validate_interactions(frame: pd.DataFrame, row_name: RowName = data_row) -> 
         if bad.any():
             position = first_position(bad)
             value = clean["timestamp"].iloc[position]
-            raise InvalidInteractions(f"'{value}' is not a date and time", column="timestamp", where=row_name(position))
+            raise InvalidInteractions(f"'{value}' is not a date or time", column="timestamp", where=row_name(position))
         clean["timestamp"] = parsed.astype("datetime64[ns]")
     else:
         clean["timestamp"] = pd.Timestamp("1970-01-01")

@@ -231,6 +231,16 @@ def test_ids_a_spreadsheet_saved_in_scientific_notation_are_refused_by_their_lin
         read_products(catalog)
 
 
+def test_a_timestamp_that_is_no_date_is_told_in_the_words_of_an_orders_import(tmp_path):
+    """`tailor recommend` said "'someday' is not a date and time" where `tailor import orders` says "is not a date
+    or time" of the same cell: one problem, one wording."""
+    path = tmp_path / "orders.csv"
+    path.write_text("customer_id,product_id,timestamp\nc1,p1,2024-01-01\nc2,p2,someday\n")
+    told = r"^orders.csv, line 3, column 'timestamp': 'someday' is not a date or time$"
+    with pytest.raises(InvalidInteractions, match=told):
+        read_interactions(path)
+
+
 def test_lines_without_data_are_left_out_and_later_lines_keep_their_numbers(tmp_path, products_csv):
     """`tailor import` skipped a line of separators alone and a repeated header; `tailor recommend` refused them as
     "is empty" and "'timestamp' is not a date and time"."""
