@@ -165,7 +165,10 @@ def stream_drafts(
     the groups' positions in memory, not a million requests (any other iterable is read into a list first).
     ``stop_if_asked`` is called every half second while the model writes: what it raises (a cancelled job's) stops
     the drafts at once, no group's call begun after it, and the calls in flight abandoned, their copy dropped
-    (``generation.abandonable``); closing the iterator does the same."""
+    (``generation.abandonable``); closing the iterator does the same. ``progress`` hears (drafts written, total) at
+    the start, after each draft written within a batch, and after each batch is handed over (its last draft's
+    count): a group of thousands of customers moves draft by draft, not all at once when its batch is done. It is
+    called as often as drafts are written, so a listener that writes somewhere throttles itself."""
     requests = _indexable(requests)
     settings = settings or LLMSettings()
     n_variants = max(1, min(n_variants, len(VARIANT_IDS)))
@@ -214,6 +217,8 @@ def stream_drafts(
                         )
                     )  # fmt: skip
                     stats.fallbacks += sum(v.used_fallback for v in variants)
+                    if progress and len(batch) < batch_size and first + len(batch) < len(members):
+                        progress(done + len(batch), total)  # the batch's last is told once it is handed over
                 done += len(batch)
                 stats.seconds = round(time.perf_counter() - started, 3)
                 yield batch

@@ -53,6 +53,10 @@ RECOMMEND_CHUNK = 2_000
 # figures count drafts, none written while it ranks: without it, its progress stayed 0 while it ranked (some 12 s
 # for a 6,000-customer campaign with the fake model, which looked hung), where writing the drafts takes longer.
 RANKING_SHARE = 0.1
+# At most how often a generate job passes on a draft written within a batch not yet stored (the model's copy renders
+# and is checked draft by draft): each reaches the command's bar and GET /jobs/{id}'s progress, without a call per
+# draft; a batch stored is always told.
+DRAFT_REPORT_SECONDS = 0.25
 
 
 def choose_audience(
@@ -539,9 +543,10 @@ def _stop_if_generated_again(session: Session, campaign_id: int, before: set[str
 
 @undone_if_never_run(_not_generated)
 def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id: int) -> dict[str, Any]:
-    """Job: generate, score and save a campaign's drafts; its figures count drafts written (0 of 0 for an audience
+    """Job: generate, score and save a campaign's drafts; its figures count drafts stored (0 of 0 for an audience
     of no one), its progress moves over RANKING_SHARE while it ranks products (a count the message says), then over
-    the rest as it writes the drafts, and the last message says how many were written. The campaign is
+    the rest as it writes the drafts, draft by draft (the message says how many are written and how many stored),
+    and the last message says how many were written. The campaign is
     "generating" while it runs, then "ready" ("sent" if a send that began as it started mailed one of its drafts),
     or "failed" whatever stopped it (it can be generated again); unless it was generated again meanwhile (this
     generation wrongly taken for interrupted): the later generation's state stays."""
@@ -616,13 +621,24 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         # drafts appear to reviewers as they are written. The untouched drafts of an earlier run go with the first
         # batch's transaction, so a run that stops before writing anything (the model never answers) keeps them.
         # A group's copy from a slow model can take minutes: meanwhile the heartbeat keeps the job's row moving.
+        told_at = 0.0  # when a draft written within a batch was last told
+
+        def drafted(done: int, _total: int) -> None:
+            """The drafts written so far: the figures count those stored (a cancel says how many it kept), the
+            message and the job's progress those written, the batch in hand included, at most every
+            DRAFT_REPORT_SECONDS (a group of thousands of customers moves draft by draft, not once it is stored)."""
+            nonlocal told_at
+            if done == written:
+                beat(done, total, f"writing drafts: {done:,} of {total:,}", fraction=_drafted(done, total))
+            elif time.monotonic() - told_at >= DRAFT_REPORT_SECONDS:
+                told_at = time.monotonic()
+                writing = f"writing drafts: {done:,} of {total:,} ({written:,} stored)"
+                beat(written, total, writing, fraction=_drafted(done, total))
+
         with Heartbeat(progress) as beat:
             for drafts in stream_drafts(
                 requests, load_brand(brand_slug), generation, n_variants=settings.variants_per_draft,
-                progress=lambda done, _total: beat(
-                    done, total, f"writing drafts: {done:,} of {total:,}", fraction=_drafted(done, total)
-                ),
-                batch_size=settings.drafts_per_batch, stop_if_asked=beat.stop_if_asked,
+                progress=drafted, batch_size=settings.drafts_per_batch, stop_if_asked=beat.stop_if_asked,
             ):  # fmt: skip
                 part = people.loc[[draft.customer_id for draft in drafts]].reset_index(drop=True)
                 written_at = utcnow()  # kept as the drafts' created_at: an edit scores them for the same moment

@@ -305,6 +305,24 @@ def test_progress_reaches_the_total(fake_settings):
     assert seen[0] == (0, 6) and seen[-1] == (6, 6)
 
 
+def test_progress_moves_draft_by_draft_within_a_group_before_its_batch_is_handed_over(fake_settings):
+    """A group's drafts were reported only once the whole batch was handed over: a 10-customer campaign read
+    "writing drafts: 0 of 10" for 6 s, then done, and a group of thousands from a real model said nothing for
+    minutes. Each draft written is heard now, before the batch that holds it is handed over."""
+    from generation.pipeline import stream_drafts
+    from generation.schemas import GenerationStats
+
+    requests = [make_request(f"c{i}", first_name=f"N{i}") for i in range(10)]  # one group: same locale, segment
+    heard: list[tuple[str, int]] = []
+    batches = stream_drafts(
+        requests, load_brand("hearth"), GenerationStats(), settings=fake_settings, batch_size=1_000,
+        progress=lambda done, _total: heard.append(("progress", done)),
+    )  # fmt: skip
+    for batch in batches:
+        heard.append(("batch", len(batch)))
+    assert heard == [*(("progress", done) for done in range(10)), ("batch", 10), ("progress", 10)], heard
+
+
 def test_streamed_drafts_come_in_bounded_batches_and_are_the_drafts_of_one_call(fake_settings):
     """A campaign of a million customers cannot hold every rendered draft at once: `stream_drafts` hands them
     over in batches, and all of them together are what `generate_drafts` returns, with the same stats."""

@@ -92,6 +92,27 @@ def test_a_generation_s_progress_moves_while_it_ranks_and_its_figures_still_coun
     assert ended.progress == 1.0 and (ended.done, ended.total) == (8, 8)
 
 
+def test_a_generation_s_progress_moves_draft_by_draft_before_a_group_s_drafts_are_stored(
+    engine, demo_files, monkeypatch
+):
+    """A 10-customer campaign read "writing drafts: 0 of 10" for 6 s, then done: its progress moved a stored batch
+    (at most a group) at a time, and a group of thousands from a real model said nothing for minutes. Now the job's
+    `progress` and message move as each draft is written; done still counts the drafts stored."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    monkeypatch.setattr("service.jobs.runner.WRITE_EVERY_SECONDS", 0.0)  # each report reaches the row
+    monkeypatch.setattr("service.pipeline.generate.DRAFT_REPORT_SECONDS", 0.0)  # each draft is told
+    trained_in_process(engine, demo_files)
+    polled, ended = _generated_as_polled(engine, limit=10)
+    seen = [(shown.progress, shown.done, shown.total, shown.message) for shown in polled]
+    writing = [row for row in seen if row[3].startswith("writing drafts")]
+    # a draft written and not yet stored: the progress is past that of the drafts stored, and the message says so
+    ahead = [row for row in writing if row[0] > RANKING_SHARE + (1 - RANKING_SHARE) * row[1] / row[2] + 1e-9]
+    assert ahead and all("stored)" in message for *_, message in ahead), seen
+    progress = [figure for figure, *_ in seen] + [ended.progress]
+    assert progress == sorted(progress), seen
+    assert ended.progress == 1.0 and (ended.done, ended.total) == (10, 10)
+
+
 def test_the_generate_command_s_bar_follows_the_job_s_progress(engine, demo_files, monkeypatch):
     """`tailor campaigns create`'s bar drew each step's figures: 0 of 8 drafts again once the products were ranked.
     It follows the job's progress now, through the ranking too, each step's count in its message."""
