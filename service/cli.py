@@ -129,14 +129,25 @@ def _at_a_terminal() -> bool:
 
 def _ask_first(question: str, yes: bool, act: str) -> None:
     """Ask ``question`` before an act that cannot be undone, unless --yes; a no ends the command ("Aborted.",
-    exit 1). Without a terminal to ask at, nothing is read and nothing done: it says --yes is needed to ``act``
-    and exits 2, as a refused command does (it read an empty answer and ended "Aborted." with exit 1, unexplained)."""
+    exit 1). Without a terminal, an answer piped in (``echo y | tailor ...``) is read as one typed; with none to read
+    (cron, /dev/null) nothing is done: it says --yes is needed to ``act`` and exits 2, as a refused command does (it
+    read an empty answer and ended "Aborted." with exit 1, unexplained)."""
     if yes:
         return
-    if not _at_a_terminal():
-        _echo(f"error: not run at a terminal, so not asked and nothing done: give --yes to {act} without asking")
+    if _at_a_terminal():
+        typer.confirm(question, abort=True)
+        return
+    answer = sys.stdin.readline()
+    if not answer:
+        _echo(
+            "error: not run at a terminal and no answer on standard input, so not asked and nothing done: give --yes "
+            f"to {act} without asking"
+        )
         raise typer.Exit(2)
-    typer.confirm(question, abort=True)
+    typer.echo(f"{question} [y/N]: {answer.strip()}")
+    if answer.strip().lower() not in ("y", "yes"):
+        _echo("Aborted.")
+        raise typer.Exit(1)
 
 
 @contextmanager

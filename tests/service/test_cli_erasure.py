@@ -63,6 +63,19 @@ def test_the_erase_command_without_a_terminal_says_it_needs_yes(shop):
     assert shop.get("/customers/c1").status_code == 200
 
 
+def test_an_answer_piped_to_the_erase_command_is_read_as_one_typed(shop):
+    """`echo n | tailor customers erase c1` keeps the customer and `echo y | ...` erases them: an answer piped in is
+    read as one typed at a terminal, and only a command with none to read (cron, /dev/null) needs --yes."""
+    declined = CliRunner().invoke(cli.app, ["customers", "erase", "c1"], input="n\n")
+    assert declined.exit_code == 1 and "Aborted." in declined.output, declined.output
+    assert shop.get("/customers/c1").status_code == 200
+
+    confirmed = CliRunner().invoke(cli.app, ["customers", "erase", "c1"], input="y\n")
+    assert confirmed.exit_code == 0, confirmed.output
+    assert "Erase customer c1" in confirmed.output
+    assert shop.get("/customers/c1").status_code == 404
+
+
 def test_an_erasure_is_lifted_from_the_command_line(shop):
     """Someone erased who signed up again could be let back in only through POST /erasures/lift."""
     assert CliRunner().invoke(cli.app, ["customers", "erase", "c2", "--yes"]).exit_code == 0
