@@ -46,12 +46,10 @@ def draft_rows(
 def write_jsonl(
     drafts: Iterable[Draft], path: str | Path, scores: Mapping[tuple[str, str], Mapping[str, Any]] | None = None
 ) -> int:
-    """Write the drafts to `path` (one JSON object per variant per line); returns the number of lines."""
+    """Write the drafts to `path` (one JSON object per variant per line), whole or not at all (`written_whole`: a
+    line that cannot be written leaves an earlier file at `path` as it was); returns the number of lines."""
     rows = draft_rows(drafts, scores)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", opener=private_opener) as out:
-        os.chmod(out.fileno(), 0o600)  # a file that was there keeps its mode otherwise
+    with written_whole(Path(path)) as out:
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
     return len(rows)

@@ -169,6 +169,19 @@ def test_write_jsonl_one_line_per_variant_with_scores(tmp_path):
     assert {"subject", "preheader", "text", "html", "checks", "used_fallback"} <= set(first)
 
 
+def test_a_write_that_fails_half_way_leaves_the_earlier_export_whole(tmp_path):
+    """write_jsonl wrote straight into its target: a line it could not write (here a score that is no JSON value)
+    left the earlier export cut to the lines before it."""
+    result = generate_drafts([make_request("c1")], load_brand("hearth"), settings=LLMSettings(model="fake"))
+    path = tmp_path / "drafts.jsonl"
+    assert write_jsonl(result.drafts, path) == 2
+    earlier = path.read_text()
+    with pytest.raises(TypeError):
+        write_jsonl(result.drafts, path, scores={("c1", "B"): {"p_open": object()}})
+    assert path.read_text() == earlier
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["drafts.jsonl"]  # and no part file
+
+
 def test_a_string_template_is_compiled_once(monkeypatch):
     """The greeting and offer sentences were compiled again for every customer: about 40 % of personalizing."""
     from generation import templates
