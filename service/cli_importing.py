@@ -58,10 +58,13 @@ def import_file(
         raise typer.Exit(2)
     _not_an_input(problems, "--problems", file)
     engine = command_engine()
+    committed = None  # the summary, once the import's transaction is committed (its bar then still closes)
     try:
-        with progress_bar(f"importing {kind}") as update, session_scope(engine) as session:
-            summary = import_file(session, kind, file, progress=update, day_first=day_first_of(dates))
-            update.finished(summary.rows, f"imported {kind}")
+        with progress_bar(f"importing {kind}") as update:
+            with session_scope(engine) as session:
+                summary = import_file(session, kind, file, progress=update, day_first=day_first_of(dates))
+                update.finished(summary.rows, f"imported {kind}")
+            committed = summary
     except InvalidInput as error:
         if len(error.problems) > 1:  # one to a line: twenty problems on one line were a wall of text
             _echo(f"error: {error.headline}")
@@ -75,8 +78,14 @@ def import_file(
         elif len(error.problems) > SHOWN_PROBLEMS:
             _echo(f"to see them all: tailor import {kind} {file} --problems problems.csv")
         raise typer.Exit(2) from error
-    except KeyboardInterrupt:  # its transaction rolled back: said, where typer ends the command with no word
-        _echo(f"interrupted: nothing of {file.name} was imported")
+    except KeyboardInterrupt:  # said, where typer ends the command with no word
+        if committed is None:  # its transaction rolled back
+            _echo(f"interrupted: nothing of {file.name} was imported")
+        elif kind == "orders" and audience_refreshed(committed):  # importing it again would recompute nothing
+            _echo(f"interrupted: {file.name} was imported, but the audience was not recomputed; "
+                  "`tailor audience refresh` recomputes it")  # fmt: skip
+        else:
+            _echo(f"interrupted: {file.name} was imported")
         raise
     rows = counted(summary.rows, "row", "rows", grouped=False)
     erased = counted(summary.left_out, "row of an erased customer", "rows of erased customers", grouped=False)

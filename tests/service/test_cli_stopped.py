@@ -172,6 +172,28 @@ def test_ctrl_c_during_an_import_says_nothing_of_the_file_was_written(engine, de
     assert result.output.splitlines() == ["interrupted: nothing of orders.csv was imported"]
 
 
+def test_ctrl_c_as_an_imports_bar_closes_says_the_file_was_imported(engine, demo_files, monkeypatch):
+    """The import commits as its block ends, and its bar closes after: Ctrl-C then said "nothing of orders.csv was
+    imported" of a file imported whole, which importing again would answer "nothing changed"."""
+    from rich.progress import Progress
+
+    closing = Progress.stop
+
+    def interrupted_as_it_closes(self) -> None:
+        closing(self)
+        raise KeyboardInterrupt  # Ctrl-C as the bar is put away, the rows committed
+
+    monkeypatch.setattr(Progress, "stop", interrupted_as_it_closes)
+    result = _import_orders(engine, demo_files, monkeypatch)
+
+    assert result.exit_code == 130
+    assert _orders_kept(engine) > 0
+    assert result.output.splitlines() == [
+        "interrupted: orders.csv was imported, but the audience was not recomputed; `tailor audience refresh` "
+        "recomputes it"
+    ]
+
+
 def test_ctrl_c_on_a_due_check_says_what_each_campaign_before_it_mailed(engine, mail_server, monkeypatch):
     """`tailor send-due` (from cron, or run by hand) stopped by Ctrl-C once its first campaign was mailed said
     nothing, and its job's result forgot that campaign's emails: only a send stopped in its own emails kept any."""
