@@ -19,7 +19,7 @@ def customers_erase(
     """Erase a customer (the right to erasure): their record, orders, drafts, sends and events, and the model versions
     trained before but the ones in use, which forget them at the next training. Digests of their id and address are
     kept, so that an import does not bring them back. It cannot be undone."""
-    from service.cli import _ask_first, _engine_after_crashes
+    from service.cli import _ask_first, _echo, _engine_after_crashes
     from service.customers import erase_for_good
     from service.db.session import session_scope
     from service.settings import home_settings
@@ -27,13 +27,38 @@ def customers_erase(
     question = f"Erase customer {customer_id} and everything Tailor holds of them? It cannot be undone"
     _ask_first(question, yes, f"erase customer {customer_id}")
     engine = _engine_after_crashes()  # a campaign a killed `tailor generate` left generating would refuse it
-    with session_scope(engine) as session:
-        bought = erase_for_good(session, engine, home_settings().models_dir, customer_id)
+    try:
+        with session_scope(engine) as session:
+            bought = erase_for_good(session, engine, home_settings().models_dir, customer_id)
+    except KeyboardInterrupt:  # said, where typer ends the command with no word: the database tells which it was
+        _echo(_erasure_interrupted(engine, customer_id))
+        raise
     typer.echo(f"erased customer {customer_id}: an import leaves them out until `tailor customers lift-erasure`")
     if bought:
         typer.echo(
             "the segments' figures that counted their orders are deleted: `tailor audience refresh` recomputes them"
         )
+
+
+def _erasure_interrupted(engine, customer_id: str) -> str:
+    """What an erasure stopped by Ctrl-C did: nothing before its commit (one transaction, rolled back), all of the
+    database after it, the model versions trained before then refused and deleted by the next training."""
+    from sqlalchemy import select
+
+    from service.db.models import Customer
+    from service.db.session import session_scope
+
+    with session_scope(engine) as session:
+        kept = session.scalar(select(Customer.id).where(Customer.external_id == customer_id))
+    if kept is not None:
+        return (
+            f"interrupted: customer {customer_id} is not erased, nothing of them changed; "
+            f"`tailor customers erase {customer_id}` erases them"
+        )
+    return (
+        f"interrupted: customer {customer_id} is erased; the model versions trained before them that are left are "
+        "not used again, and the next training deletes them"
+    )
 
 
 def customers_lift_erasure(

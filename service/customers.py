@@ -128,8 +128,10 @@ def erase_for_good(session: Session, engine: Engine, models_dir: Path, external_
     bought = erase_customer(session, external_id)
     mark_erasure(models_dir)
     session.commit()
-    forget_erased(models_dir)
-    empty_write_ahead_log(engine)
+    try:
+        forget_erased(models_dir)
+    finally:  # the customer's rows as they were leave the log even when Ctrl-C or an error stopped the step above
+        empty_write_ahead_log(engine)
     return bought
 
 

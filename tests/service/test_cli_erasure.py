@@ -102,3 +102,40 @@ def test_an_import_that_leaves_out_an_erased_customer_names_the_command_that_let
     assert imported.output.splitlines()[-1].endswith(
         "is imported once their erasure is lifted (`tailor customers lift-erasure`, or POST /erasures/lift)."
     )
+
+
+def _interrupted(*args, **kwargs):
+    raise KeyboardInterrupt  # Ctrl-C
+
+
+def test_ctrl_c_before_an_erasure_is_committed_says_nothing_of_them_was_erased(shop, monkeypatch):
+    """`tailor customers erase` stopped by Ctrl-C ended with no word: whether the customer was erased, the person
+    could not tell. Stopped before its commit, nothing of them is, and it says so."""
+    from service import customers
+
+    monkeypatch.setattr(customers, "mark_erasure", _interrupted)  # as the models' mark is written, before the commit
+    stopped = CliRunner().invoke(cli.app, ["customers", "erase", "c2", "--yes"])
+
+    assert stopped.exit_code == 130
+    assert shop.get("/customers/c2").json()["first_name"] == "Bodil"
+    assert stopped.output.splitlines() == [
+        "interrupted: customer c2 is not erased, nothing of them changed; `tailor customers erase c2` erases them"
+    ]
+
+
+def test_ctrl_c_once_an_erasure_is_committed_says_they_are_erased_and_empties_the_log(shop, monkeypatch, tailor_home):
+    """Stopped once the erasure was committed, as the model versions trained before were deleted, the command said
+    nothing of the customer it had erased, and the database's write-ahead log still held their rows as they were."""
+    from service import customers
+
+    monkeypatch.setattr(customers, "forget_erased", _interrupted)
+    stopped = CliRunner().invoke(cli.app, ["customers", "erase", "c2", "--yes"])
+
+    assert stopped.exit_code == 130
+    assert shop.get("/customers/c2").status_code == 404
+    assert stopped.output.splitlines() == [
+        "interrupted: customer c2 is erased; the model versions trained before them that are left are not used "
+        "again, and the next training deletes them"
+    ]
+    files = [path for path in tailor_home.iterdir() if path.name.startswith("tailor.db")]
+    assert files and all(b"bo.lund" not in p.read_bytes().lower() and b"Bodil" not in p.read_bytes() for p in files)
