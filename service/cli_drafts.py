@@ -271,23 +271,27 @@ def drafts_suggest(
     if reviewer and not save:
         _refuse(draft_id, "--reviewer is kept with a saved suggestion: add --save, or leave --reviewer out", UNASKED)
     models = model_store(home_settings().models_dir)
-    with session_scope(_engine_after_crashes()) as session, told_by_option(
-        f"draft {draft_id}", SUGGEST_OPTIONS, outcome=UNASKED
-    ):  # fmt: skip
-        draft = get_draft(session, draft_id)
-        variant_id = _variant_id(draft, variant) or draft.selected_variant_id or draft.variants[0].id
-        suggestion = suggest_for_variant(session, draft_id, variant_id, note, models)
-    for line in _suggestion_words(suggestion):
-        typer.echo(line)
-    if not save:
-        return
-    edit = VariantEdit(
-        subject=suggestion.subject, preheader=suggestion.preheader, intro=suggestion.intro, reviewer=reviewer,
-        expected_revision=suggestion.revision,  # a change made while the model wrote is not overwritten
-    )  # fmt: skip
-    with session_scope(_engine_after_crashes()) as session:
-        saved = edit_variant(session, draft_id, variant_id, edit, models)
-        status, revision = saved.status, saved.revision
+    try:
+        with session_scope(_engine_after_crashes()) as session, told_by_option(
+            f"draft {draft_id}", SUGGEST_OPTIONS, outcome=UNASKED
+        ):  # fmt: skip
+            draft = get_draft(session, draft_id)
+            variant_id = _variant_id(draft, variant) or draft.selected_variant_id or draft.variants[0].id
+            suggestion = suggest_for_variant(session, draft_id, variant_id, note, models)
+        for line in _suggestion_words(suggestion):
+            typer.echo(line)
+        if not save:
+            return
+        edit = VariantEdit(
+            subject=suggestion.subject, preheader=suggestion.preheader, intro=suggestion.intro, reviewer=reviewer,
+            expected_revision=suggestion.revision,  # a change made while the model wrote is not overwritten
+        )  # fmt: skip
+        with session_scope(_engine_after_crashes()) as session:  # one transaction: saved whole or not at all
+            saved = edit_variant(session, draft_id, variant_id, edit, models)
+            status, revision = saved.status, saved.revision
+    except KeyboardInterrupt:  # said, where typer ends the command with no word: a version shown is not one saved
+        _echo(f"interrupted: nothing was saved, draft {draft_id} is as it was")
+        raise
     typer.echo(f"saved as variant {suggestion.label}'s edit: draft {draft_id} is {status}, revision {revision}")
 
 

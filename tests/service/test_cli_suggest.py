@@ -98,3 +98,28 @@ def test_a_suggestion_saved_after_the_draft_changed_meanwhile_is_refused_naming_
     after = client.get(f"/drafts/{draft['id']}").json()
     assert next(v for v in after["variants"] if v["id"] == variant["id"])["subject"] == "Picked while you waited"
     assert [(r["action"], r["reviewer"]) for r in after["reviews"]] == [("edit", "Ola")]
+
+
+def _interrupted(*args, **kwargs):
+    raise KeyboardInterrupt  # Ctrl-C
+
+
+def test_ctrl_c_on_a_suggestion_says_the_draft_is_as_it_was(client, demo_files, monkeypatch):
+    """`tailor drafts suggest --save` stopped by Ctrl-C, as the model wrote or once the suggestion was shown and
+    before it was saved, ended with no word: the person who saw the version could take it as saved."""
+    from service import drafts, suggestions
+
+    draft, variant, _ = _first_draft(client, demo_files, monkeypatch)
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    saving = ["drafts", "suggest", str(draft["id"]), "--save", "--reviewer", "Kim"]
+    for stopped_in in (suggestions, drafts):  # as the model writes; as the version shown is saved
+        with monkeypatch.context() as stopping:
+            stopping.setattr(stopped_in, "suggest_for_variant" if stopped_in is suggestions else "edit_variant",
+                             _interrupted)  # fmt: skip
+            stopped = CliRunner().invoke(app, saving, prog_name="tailor")
+
+        assert stopped.exit_code == 130
+        assert stopped.output.splitlines()[-1] == (
+            f"interrupted: nothing was saved, draft {draft['id']} is as it was"
+        ), stopped.output
+        assert client.get(f"/drafts/{draft['id']}").json() == draft
