@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.auth import verify_key, verify_session
 from service.clock import utcnow
 from service.db.models import IdempotencyKey
-from service.db.session import session_scope
+from service.db.session import session_scope, wait_for_locks_bounded
 from service.deps import REVIEW_COOKIE
 from service.errors import Unauthorized
 from service.paths import route_path
@@ -102,6 +102,9 @@ class IdempotencyKeys:
             await _refused(422, "InvalidRequest", message)(scope, receive, send)
             return
         engine = scope["app"].state.tailor.engine
+        # the answer given is kept as long as a recording waits (deps.get_recording_session): a key let go of
+        # unanswered would tell its retries "still being answered" until it is forgotten
+        settle_wait = round(scope["app"].state.tailor.recording_wait_seconds * 1000)
         try:
             sender = await run_in_threadpool(request_sender, engine, headers)
             if sender is None:  # the API answers 401; a replay would hand a stored answer to anyone
@@ -138,7 +141,7 @@ class IdempotencyKeys:
                 # was told the first was still being answered (409).
                 if not message.get("more_body", False):
                     with contextlib.suppress(OperationalError):  # tried again below, once the answer is sent
-                        await run_in_threadpool(_settle, engine, key_hash, answer)
+                        await run_in_threadpool(_settle, engine, key_hash, answer, settle_wait)
                         settled = True
             await send(message)
 
@@ -146,7 +149,7 @@ class IdempotencyKeys:
             await self.app(scope, replaying(body, receive), keep)
         finally:
             if not settled:
-                await run_in_threadpool(_settle, engine, key_hash, answer)
+                await run_in_threadpool(_settle, engine, key_hash, answer, settle_wait)
 
 
 def _as_read(body: bytes) -> bytes:
@@ -167,6 +170,7 @@ def request_sender(engine, headers: Headers) -> str | None:
     key = headers.get("x-api-key") or (credentials.strip() if scheme.lower() == "bearer" else None)
     token = cookie_parser(headers.get("cookie", "")).get(REVIEW_COOKIE)
     with session_scope(engine) as session:
+        wait_for_locks_bounded(session)  # as every request's session: busy past it, answered 503
         try:
             if key:
                 return f"key {verify_key(session, key).id}"
@@ -187,6 +191,7 @@ def forget_old_answers(engine) -> None:
         if connection.scalar(select(IdempotencyKey.key_hash).where(old).limit(1)) is None:
             return
     with session_scope(engine) as session:
+        wait_for_locks_bounded(session)
         session.execute(delete(IdempotencyKey).where(old))
 
 
@@ -196,10 +201,12 @@ def _claim(engine, key_hash: str, request: str) -> IdempotencyKey | None:
     forget_old_answers(engine)
     try:
         with session_scope(engine) as session:
+            wait_for_locks_bounded(session)  # the same key claimed by a transaction not committed yet is waited for
             session.add(IdempotencyKey(key_hash=key_hash, request_hash=request))
         return None
     except IntegrityError:  # there already, or sent a moment ago by the same client
         with session_scope(engine) as session:
+            wait_for_locks_bounded(session)
             row = session.scalar(select(IdempotencyKey).where(IdempotencyKey.key_hash == key_hash))
             if row is None:  # it failed and was let go meanwhile: this one is taken as the first
                 session.add(IdempotencyKey(key_hash=key_hash, request_hash=request))
@@ -223,9 +230,11 @@ def _answer_again(stored: IdempotencyKey, request: str) -> Response:
     )
 
 
-def _settle(engine, key_hash: str, answer: dict) -> None:
-    """Keep a success's answer for the retries to come; let the key go after anything else, to be tried again."""
+def _settle(engine, key_hash: str, answer: dict, wait_ms: int | None = None) -> None:
+    """Keep a success's answer for the retries to come; let the key go after anything else, to be tried again. On
+    PostgreSQL, another's lock on the key is waited for ``wait_ms`` at most (``wait_for_locks_bounded``)."""
     with session_scope(engine) as session:
+        wait_for_locks_bounded(session, wait_ms)
         row = session.get(IdempotencyKey, key_hash)
         if row is None:
             return

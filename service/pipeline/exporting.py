@@ -32,7 +32,7 @@ from generation.export import written_whole
 from service.campaigns import cancel_first, get_campaign
 from service.db.batches import batches
 from service.db.models import Campaign, Customer, Draft, Job, Send, Variant
-from service.db.session import session_scope
+from service.db.session import session_scope, wait_for_locks_bounded
 from service.draft_orders import AUDIENCE_ORDER
 from service.errors import Conflict, Remedy
 from service.experiments import held_out_customers, takes_into_arms
@@ -233,6 +233,9 @@ def jsonl_chunks(engine: Engine, ids: list[int], selected_only: bool = False) ->
     plain iterator from a worker thread and sends it as a piece of its own: one a line took 52 s for 20,000 drafts
     (40,000 lines, 145 MB), five times the time to write them."""
     with session_scope(engine) as session:
+        # As long as other requests' waits: the answer has begun (200), so a database busy past it cuts the stream
+        # before its end, which the client reads as a broken transfer, never as a whole file of fewer lines.
+        wait_for_locks_bounded(session)
         lines, size = [], 0
         for record in export_records(session, ids, selected_only):
             lines.append(json.dumps(record, ensure_ascii=False) + "\n")

@@ -9,7 +9,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from service.db.session import session_scope
+from service.db.session import session_scope, wait_for_locks_bounded
 from service.deps import ApiKeyDep, RecordingSessionDep
 from service.events import event_refusals, ingest_events
 from service.routes.responses import KEYED, errors
@@ -52,6 +52,9 @@ def _refusals(engine: Engine, events: list[tuple[int, Any]]) -> list[dict[str, A
     thread of its own, as a route's reading of the database is, off the server's event loop."""
     readable = [(index, EventIn.model_validate(event)) for index, event in events]  # FastAPI read them without fault
     with session_scope(engine) as session:
+        # as long as other requests' reads, not the recording wait of the events' writes: it records nothing, and
+        # a 503 is sent again by the email service, to be refused then
+        wait_for_locks_bounded(session)
         refusals = event_refusals(session, readable)
     return [
         {"type": "value_error", "loc": ("body", "events", refusal.index, *([refusal.field] if refusal.field else [])),
