@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -129,8 +130,31 @@ def write_report(report: dict, markdown: str, out: Path, stem: str) -> Path:
     # as a bare NaN that is no JSON: a harness's parser (JavaScript's, Go's, a strict one) refused the whole report.
     # It is written as null, as JSON has it.
     finite = json.loads(json.dumps(report, default=float), parse_constant=lambda _: None)
-    path.write_text(json.dumps(finite, indent=2, ensure_ascii=False, allow_nan=False), encoding="utf-8")
-    (out / f"{stem}.md").write_text(markdown.rstrip("\n") + "\n", encoding="utf-8")
+    # Both files are written whole beside their names and then put in place: written over in place, a write cut short
+    # (a full disk, a CI job killed) left the first bytes of the new report, which no harness parses, and the last
+    # run's report gone.
+    texts = {
+        path: json.dumps(finite, indent=2, ensure_ascii=False, allow_nan=False),
+        out / f"{stem}.md": markdown.rstrip("\n") + "\n",
+    }
+    written: dict[Path, Path] = {}
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        for target, text in texts.items():
+            with tempfile.NamedTemporaryFile(
+                "w", encoding="utf-8", dir=out, prefix=f".{target.name}.", suffix=".part", delete=False
+            ) as part:
+                written[target] = Path(part.name)
+                os.chmod(part.fileno(), 0o666 & ~umask)  # as an ordinary write makes it, not the temporary file's 0600
+                part.write(text)
+                part.flush()
+                os.fsync(part.fileno())
+        for target, part_path in written.items():
+            os.replace(part_path, target)
+    finally:
+        for part_path in written.values():
+            part_path.unlink(missing_ok=True)
     return path
 
 

@@ -140,3 +140,44 @@ def test_a_report_names_the_commit_its_run_started_from(tmp_path, monkeypatch):
         report.code_at_start.cache_clear()
     assert written["provenance"]["commit"] == started
     assert written["provenance"]["uncommitted_changes"] is False
+
+
+def test_a_report_the_disk_cannot_take_whole_leaves_the_last_one_whole(tmp_path):
+    """The JSON was written over the last run's in place: a write cut short (a full disk, a file-size limit, a
+    CI job killed) left neither report, but the first bytes of the new one, which no harness could parse."""
+    import subprocess
+    import sys
+
+    last = {"auc": 0.7}
+    write_report(last, "| auc |\n|---|\n| 0.7 |", tmp_path, "area_quick")
+    before = {name: (tmp_path / name).read_text(encoding="utf-8") for name in ("area_quick.json", "area_quick.md")}
+    # a child that may write files of at most 4 KiB (a full disk, as the process sees it) writes a larger report
+    child = (
+        "import resource, signal, sys\n"
+        "from pathlib import Path\n"
+        "from evals.report import write_report\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))\n"
+        "try:\n"
+        "    write_report({'figures': list(range(5000))}, '| x |\\n' * 2000, Path(sys.argv[1]), 'area_quick')\n"
+        "except OSError:\n"
+        "    sys.exit(3)\n"
+    )
+    finished = subprocess.run([sys.executable, "-c", child, str(tmp_path)], capture_output=True, text=True)
+    assert finished.returncode == 3, finished.stderr
+    after = {name: (tmp_path / name).read_text(encoding="utf-8") for name in ("area_quick.json", "area_quick.md")}
+    assert after == before
+    assert json.loads(after["area_quick.json"])["auc"] == 0.7
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["area_quick.json", "area_quick.md"]
+
+
+def test_a_report_is_readable_as_an_ordinary_file_is(tmp_path):
+    """Put in place whole, a report keeps the permissions an ordinary write gives it (the umask's), not 0600."""
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        path = write_report({"auc": 0.7}, "| auc |", tmp_path, "area_quick")
+    finally:
+        os.umask(umask)
+    assert [(p.stat().st_mode & 0o777) for p in (path, path.with_suffix(".md"))] == [0o644, 0o644]
