@@ -24,6 +24,7 @@ import numpy as np
 from evals import datasets
 from evals.datasets import exit_status
 from evals.report import add_out_option, count_of_at_least_one, write_report
+from recommenders import registry
 
 QUICK = (150, 300)  # a small test's counts: seconds each
 FULL = (1_000, 2_000, 4_338)  # 4,338: every customer of the year
@@ -111,7 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--customers", type=counts, default=None, help="counts, e.g. 1000,2000 (default: 1000,2000,4338)"
     )
-    parser.add_argument("--model", default="blend", help="the registered model to fit (default: blend)")
+    # checked here: an unknown name reached the fit's own process, whose error could not be sent back (a
+    # BrokenProcessPool traceback that named no option)
+    parser.add_argument(
+        "--model", choices=registry.names(), default="blend", metavar="MODEL",
+        help=f"the registered model to fit, of {', '.join(registry.names())} (default: blend)",
+    )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help=f"{', '.join(map(str, QUICK))} customers unless given")
     parser.add_argument(
         "--traced", action="store_true",

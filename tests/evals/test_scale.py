@@ -166,6 +166,18 @@ def test_the_fit_memory_benchmark_takes_a_list_of_counts_and_refuses_a_shop_of_n
     assert refused.value.code == 2 and "0 is not a count of 1 or more" in capsys.readouterr().err
 
 
+def test_the_fit_memory_benchmark_refuses_a_model_not_registered_before_it_starts_a_fit(capsys):
+    """`--model foo` reached the fit's own process, whose error could not be sent back: a BrokenProcessPool
+    traceback that named no option."""
+    from evals.scale.recommender_fit import main
+
+    with pytest.raises(SystemExit) as refused:
+        main(["--model", "foo", "--customers", "100"])
+    error = capsys.readouterr().err
+    assert refused.value.code == 2 and "argument --model: invalid choice: 'foo'" in error and "blend" in error
+    assert "Traceback" not in error
+
+
 @pytest.mark.eval
 def test_the_bounce_benchmark_marks_every_customer_each_way_with_an_update_per_batch(
     tmp_path, tailor_home, monkeypatch, capsys
