@@ -210,7 +210,7 @@ def own_configuration(quick: bool, brands: list[str] | None, customers: int | No
 
 
 def main(argv: list[str] | None = None) -> int:
-    from generation.errors import AnswerNotRecorded
+    from generation.errors import AnswerNotRecorded, ModelUnavailable
 
     args = parse(argv)
     own = own_configuration(args.quick, args.brand, args.customers, args.variants)
@@ -218,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
         report = run(args.quick, args.model, args.brand, args.customers, args.variants, args.record, args.replay)
     except AnswerNotRecorded as missing:
         print(f"error: {missing}", file=sys.stderr)
+        return 2
+    except ModelUnavailable as unavailable:  # was a traceback, exit 1; the model is --model's when given
+        print(f"error: {'argument --model: ' if args.model else ''}{unavailable}", file=sys.stderr)
         return 2
     failures = compare(report, thresholds()) if args.quick and not own else []
     report["threshold_failures"] = failures

@@ -141,6 +141,16 @@ def test_options_the_eval_cannot_honour_are_refused_before_any_draft(arguments, 
     assert message in capsys.readouterr().err
 
 
+def test_a_model_that_cannot_be_used_is_one_line_naming_the_option_not_a_traceback(tmp_path, capsys):
+    """`--model nosuchmodel` (litellm knows no provider of that name) ended in a ModelUnavailable traceback, exit 1,
+    whose message named TAILOR_LLM_MODEL, not the option given."""
+    code = eval_run.main(["--quick", "--model", "nosuchmodel", "--customers", "1", "--variants", "1",
+                          "--out", str(tmp_path)])  # fmt: skip
+    error = capsys.readouterr().err
+    assert code == 2 and error.startswith("error: argument --model: The model 'nosuchmodel'")
+    assert error.count("\n") == 1 and list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("arguments", "stem", "judged"),
     [
