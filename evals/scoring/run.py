@@ -139,7 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     only = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in only if name not in EVALS]
     if unknown:
-        print(f"Unknown eval(s) {', '.join(unknown)}; choose from {', '.join(EVALS)}.", file=sys.stderr)
+        print(
+            f"error: argument --only: {', '.join(unknown)} {'is not an eval' if len(unknown) == 1 else 'are not evals'}"
+            f"; choose from {', '.join(EVALS)}",
+            file=sys.stderr,
+        )
         return 2
     if not only:  # `--only ""` (an unset variable in a CI script) ran every eval, at full size, as scoring_.json
         print(f"--only names no eval; choose from {', '.join(EVALS)}, or leave it out for all.", file=sys.stderr)

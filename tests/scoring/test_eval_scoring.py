@@ -102,6 +102,20 @@ def test_an_only_that_names_no_eval_is_refused_before_any_runs(only, monkeypatch
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_only_that_names_an_unknown_eval_is_one_line_naming_the_option(monkeypatch, tmp_path, capsys):
+    """`--only upworthy,foo` said "Unknown eval(s) foo", naming no option: in a CI log of many evals' options,
+    which one was wrong went unsaid."""
+    from evals.scoring import run
+
+    monkeypatch.setattr(run, "EVALS", dict.fromkeys(run.EVALS, lambda **options: pytest.fail("an eval ran")))
+    assert run.main(["--quick", "--only", "upworthy,foo", "--out", str(tmp_path)]) == 2
+    assert (
+        capsys.readouterr().err
+        == "error: argument --only: foo is not an eval; choose from demo, upworthy, sme, hillstrom\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_quick_run_without_its_data_fails(monkeypatch, tmp_path, capsys):
     """A quick run whose data sets were missing printed "skipped" for each and exited 0: a CI job whose data mount
     had gone passed without measuring anything."""
