@@ -35,10 +35,11 @@ HORIZON_DAYS = 90  # the churn horizon the issue's targets and the quick thresho
 
 
 def _positive_days(value: str) -> int:
-    days = int(value)
-    if days < 1:
+    """An argparse type for `--horizon-days`: a whole number of days from 1 (`abc` was "invalid _positive_days
+    value", the function's name)."""
+    if not value.strip().isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"{value} is not a number of days: give 1 or more")
-    return days
+    return int(value)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

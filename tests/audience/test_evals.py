@@ -81,3 +81,14 @@ def test_a_horizon_past_the_last_order_is_refused_naming_the_days_the_data_holds
     assert "the orders end on 2011-12-09, so the outcome window from 2011-09-01 would be cut to 99 days" in (
         capsys.readouterr().err
     )
+
+
+@pytest.mark.parametrize("days", ["abc", "0", "-3"])
+def test_a_horizon_that_is_no_number_of_days_is_refused_naming_the_option(days, capsys):
+    """`--horizon-days abc` said "invalid _positive_days value", the name of a function, not of what to give."""
+    from evals.audience import run
+
+    with pytest.raises(SystemExit) as stopped:
+        run.parse(["--horizon-days", days])
+    assert stopped.value.code == 2
+    assert f"argument --horizon-days: {days} is not a number of days: give 1 or more" in capsys.readouterr().err
