@@ -140,6 +140,8 @@ def run(quick: bool = False, model: str | None = None, brands: list[str] | None 
         "quick": quick,
         "created_at": datetime.now(UTC).isoformat(),
         "model": recorded["model"] if recorded else settings.model,
+        # what a figure is reproduced with beyond the command line: TAILOR_LLM_SEED and _TEMPERATURE are not on it
+        "sampling": {"seed": settings.seed, "temperature": settings.temperature, "concurrency": settings.concurrency},
         "quality": quality,
         "cost": cost,
     }

@@ -115,6 +115,20 @@ def test_the_eval_samples_with_a_seed_one_call_at_a_time(monkeypatch):
     assert calls[1].seed == 3  # a seed of one's own keeps the settings as they are
 
 
+def test_the_report_says_how_the_model_was_sampled(monkeypatch):
+    """The report named the model alone: a run under TAILOR_LLM_SEED=3 or another TAILOR_LLM_TEMPERATURE, which the
+    command line does not show, read as one with the eval's own seed."""
+    monkeypatch.setattr(eval_run, "run_quality", lambda brand, n, locale, variants, settings: {})
+    monkeypatch.setattr(eval_run, "run_cost", lambda settings: {})
+    monkeypatch.delenv("TAILOR_LLM_SEED", raising=False)
+    monkeypatch.delenv("TAILOR_LLM_TEMPERATURE", raising=False)
+    assert eval_run.run(quick=True)["sampling"] == {"seed": eval_run.EVAL_SEED, "temperature": 0.7, "concurrency": 1}
+    monkeypatch.setenv("TAILOR_LLM_SEED", "3")
+    monkeypatch.setenv("TAILOR_LLM_TEMPERATURE", "0.2")
+    sampling = eval_run.run(quick=True)["sampling"]
+    assert (sampling["seed"], sampling["temperature"]) == (3, 0.2)
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
