@@ -104,22 +104,35 @@ def lineup(dataset: str, quick: bool, only: str | None) -> dict[str, tuple[str, 
     return models
 
 
+def say(step: str) -> None:
+    """A step of a run of minutes, on stderr as it starts or ends (the table and report are stdout's): a full run
+    printed nothing until its table, and a CI job could not tell a slow model from a hung one."""
+    print(step, file=sys.stderr, flush=True)
+
+
 def run(dataset: str, protocol: str, quick: bool = False, only: str | None = None, trials: int = 0) -> dict:
     """Evaluate the lineup and return the report (a plain, JSON-ready dict)."""
     models = lineup(dataset, quick, only)
-    interactions, products = data.load(dataset, quick=quick)
+    interactions, products = data.load(dataset, quick=quick)  # a missing file: the one line exit_status prints
     split = protocols.PROTOCOLS[protocol](interactions)
+    sizes = f"{len(split.train):,} training rows, {len(split.relevant):,} test customers"
+    say(f"{dataset}{' (quick)' if quick else ''}: {sizes}")
     results: dict[str, dict] = {}
-    for label, (name, params) in models.items():
+    for number, (label, (name, params)) in enumerate(models.items(), start=1):
+        at = f"model {number} of {len(models)}: {label}"
+        say(at)
         results[label] = evaluate(name, params, split, products)
         results[label]["model"] = name
         results[label]["baseline"] = label in BASELINES or label.startswith("implicit_")
+        measured = results[label]
+        say(f"{at} done: R@10 new {measured['new']['recall@10']:.4f}, fit {measured['fit_seconds']:.1f} s")
     for name in sorted({spec[0] for spec in models.values()} & set(TUNABLE)) if trials else []:
         started = time.perf_counter()
         # the lineup's own parameters for the model (the quick run's) hold while the rest are searched
         fixed = next(params for model, params in models.values() if model == name)
         # implicit's ALS and BPR tuned are still baselines: not a Tailor model, nor one a target is measured on
         tuned_baseline = all(results[label]["baseline"] for label, (model, _) in models.items() if model == name)
+        say(f"tuning {name}: {trials} trials")
         best, validation_score = tune(name, split, products, trials=trials, fixed=fixed)
         label = f"{name}_tuned"
         results[label] = evaluate(name, best, split, products) | {

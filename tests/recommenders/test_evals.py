@@ -384,3 +384,19 @@ def test_the_new_arrivals_baseline_puts_the_most_popular_new_arrivals_in_the_pla
         "c2": ["n1", "k1"],
         "c3": ["k2"],  # no new arrival in its list: none in the baseline's either
     }
+
+
+def test_the_lineup_s_run_says_on_stderr_which_model_it_is_at(capsys):
+    """A full run fits and scores a dozen models over many minutes and printed nothing until its table: a CI job
+    could not tell a slow model from a hung one (nor which was slow)."""
+    from evals.recommenders.run import run
+
+    report = run("demo", "time", quick=True, only="popularity,ease")
+    progress = capsys.readouterr().err.splitlines()
+    split = report["split"]
+    assert progress[0] == f"demo (quick): {split['train_rows']:,} training rows, {split['customers']:,} test customers"
+    assert progress[1] == "model 1 of 2: popularity"
+    assert progress[2].startswith("model 1 of 2: popularity done: R@10 new ")
+    assert f"{report['models']['popularity']['new']['recall@10']:.4f}" in progress[2]
+    assert progress[3] == "model 2 of 2: ease"
+    assert progress[4].startswith("model 2 of 2: ease done: R@10 new ") and len(progress) == 5
