@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import sys
 import tempfile
@@ -25,7 +26,7 @@ import numpy as np
 
 from evals.datasets import exit_status
 from evals.loopback import free_port
-from evals.report import add_out_option, write_report
+from evals.report import add_out_option, count_of_at_least_one, write_report
 
 PAUSE_BETWEEN_WRITES = 0.02  # seconds: an approval or a click every 20 ms, far more than a review page makes
 
@@ -124,15 +125,37 @@ def run(emails: int, relay_ms: float, home: Path, connections: int = 1) -> dict:
     }  # fmt: skip
 
 
+def milliseconds(value: str) -> float:
+    """An argparse type for `--relay-ms`: a finite number from 0."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or number < 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a number of milliseconds of 0 or more")
+    return number
+
+
+def connections(value: str) -> int:
+    """An argparse type for `--connections`: from 1 to 50, as TAILOR_SMTP_CONNECTIONS."""
+    if not value.strip().isdigit() or not 1 <= int(value) <= 50:
+        raise argparse.ArgumentTypeError(f"{value} is not from 1 to 50")
+    return int(value)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.scale.sending", description=__doc__.splitlines()[0])
-    parser.add_argument("--emails", type=int, default=1000, help="approved drafts to send (default 1000)")
-    parser.add_argument("--relay-ms", type=float, default=20.0, help="the relay's time per email (default 20)")
-    parser.add_argument("--connections", type=int, default=1, help="TAILOR_SMTP_CONNECTIONS (default 1)")
+    # each option its own message: one listed all three's bounds whichever was wrong, and --relay-ms nan or inf
+    # passed (a traceback from time.sleep, or a send that never ended)
+    parser.add_argument(
+        "--emails", type=count_of_at_least_one, default=1000, help="approved drafts to send (default 1000)"
+    )
+    parser.add_argument("--relay-ms", type=milliseconds, default=20.0, help="the relay's time per email (default 20)")
+    parser.add_argument(
+        "--connections", type=connections, default=1, help="TAILOR_SMTP_CONNECTIONS, 1 to 50 (default 1)"
+    )
     add_out_option(parser)
     args = parser.parse_args(argv)
-    if args.emails < 1 or args.relay_ms < 0 or not 1 <= args.connections <= 50:
-        parser.error("--emails must be at least 1, --relay-ms at least 0 and --connections from 1 to 50")
     with tempfile.TemporaryDirectory(prefix="tailor-sending-") as home:
         report = run(args.emails, args.relay_ms, Path(home), args.connections)
     writes = report["other_writes"]

@@ -211,3 +211,23 @@ def test_the_experiment_batch_benchmark_times_each_batch_and_its_reads_of_the_ou
     assert any("No reader's click is recorded" in warning for warning in unread["warnings"])
     assert not any("No reader's" in warning for warning in read["warnings"])
     assert (unread["outcome_reads"], read["outcome_reads"]) == (2, 1)  # the allocation's, and the warning's
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--emails", "0"], "argument --emails: 0 is not a count of 1 or more"),
+        (["--connections", "51"], "argument --connections: 51 is not from 1 to 50"),
+        (["--relay-ms", "-5"], "argument --relay-ms: -5 is not a number of milliseconds of 0 or more"),
+        (["--relay-ms", "nan"], "argument --relay-ms: nan is not a number of milliseconds of 0 or more"),
+        (["--relay-ms", "inf"], "argument --relay-ms: inf is not a number of milliseconds of 0 or more"),
+    ],
+)
+def test_the_sending_benchmark_names_the_option_it_refuses(arguments, message, capsys):
+    """One message listed all three options' bounds whichever was wrong, and --relay-ms nan or inf passed (a send
+    that never ended, or a traceback from time.sleep)."""
+    from evals.scale.sending import main
+
+    with pytest.raises(SystemExit) as refused:
+        main(arguments)
+    assert refused.value.code == 2 and message in capsys.readouterr().err
