@@ -44,6 +44,14 @@ def count_of_at_least_one(value: str) -> int:
     return int(value)
 
 
+def seed(value: str) -> int:
+    """An argparse type for `--seed`: what NumPy's and scikit-learn's generators take, 0 to 2**32 - 1 (`-1` passed as
+    an int and ended in their traceback, in scoring after the demo store was generated)."""
+    if not value.strip().isdigit() or int(value) > 2**32 - 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a seed: give a whole number from 0 to {2**32 - 1}")
+    return int(value)
+
+
 def number_of(what: str) -> Callable[[str], int]:
     """An argparse type for a number of ``what`` (trials, shops) that may be none: a whole number from 0."""
 

@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 
 from evals.experiments.calibration import evaluate, markdown
-from evals.report import add_out_option, count_of_at_least_one, finish
+from evals.report import add_out_option, count_of_at_least_one, finish, seed
 from evals.thresholds import broken, limits
 
 QUICK_CAMPAIGNS, FULL_CAMPAIGNS = 300, 1500
@@ -27,7 +27,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="tailor eval experiments", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_CAMPAIGNS} campaigns, the size CI runs")
     parser.add_argument("--campaigns", type=count_of_at_least_one, default=None, help=f"default {FULL_CAMPAIGNS}")
-    parser.add_argument("--seed", type=int, default=42, help="the simulated campaigns' random seed (default: 42)")
+    parser.add_argument("--seed", type=seed, default=42, help="the simulated campaigns' random seed (default: 42)")
     add_out_option(parser)
     return parser.parse_args(argv)
 

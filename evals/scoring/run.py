@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 
 from evals.datasets import DatasetMissing
-from evals.report import add_out_option, finish
+from evals.report import add_out_option, finish, seed
 from evals.scoring import demo, hillstrom, sme, upworthy
 from evals.thresholds import broken, limits
 
@@ -58,7 +58,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only", default=",".join(EVALS), help=f"comma-separated evals to run, of {', '.join(EVALS)} (default: all)"
     )
-    parser.add_argument("--seed", type=int, default=42, help="the random seed of the splits and models (default: 42)")
+    parser.add_argument("--seed", type=seed, default=42, help="the random seed of the splits and models (default: 42)")
     parser.add_argument(
         "--embeddings",
         action=argparse.BooleanOptionalAction,

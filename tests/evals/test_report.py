@@ -181,3 +181,22 @@ def test_a_report_is_readable_as_an_ordinary_file_is(tmp_path):
     finally:
         os.umask(umask)
     assert [(p.stat().st_mode & 0o777) for p in (path, path.with_suffix(".md"))] == [0o644, 0o644]
+
+
+def test_a_seed_the_random_generators_cannot_take_is_refused_naming_the_option(capsys):
+    """`--seed -1` passed argparse's int and ended in a traceback from NumPy (experiments) or scikit-learn (scoring,
+    after the demo store was generated)."""
+    import pytest
+
+    from evals.experiments.run import parse as experiments
+    from evals.scoring.run import parse as scoring
+
+    for parse in (experiments, scoring):
+        for seed in ("-1", str(2**32), "x"):
+            with pytest.raises(SystemExit) as stopped:
+                parse(["--seed", seed])
+            assert stopped.value.code == 2
+            assert f"argument --seed: {seed} is not a seed: give a whole number from 0 to 4294967295" in (
+                capsys.readouterr().err
+            )
+        assert parse(["--seed", str(2**32 - 1)]).seed == 2**32 - 1
