@@ -106,6 +106,15 @@ def code_at_start() -> tuple[str | None, bool | None]:
     return git("rev-parse", "HEAD"), None if status is None else bool(status)
 
 
+def program() -> list[str]:
+    """How this process was started, for the report's command: `python -m evals.experiments.run` by its module (the
+    script's own name, `run.py`, is every area's), `tailor eval ...` by its script's name."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name not in (None, "__main__"):
+        return ["python", "-m", spec.name]
+    return [Path(sys.argv[0]).name]
+
+
 def provenance() -> dict:
     """What a figure needs to be reproduced beyond the report's own options: the code's commit as the run started
     (and whether the tree had changes), the command line, the data folder, Python and the versions of the libraries
@@ -122,7 +131,7 @@ def provenance() -> dict:
     return {
         "commit": commit,
         "uncommitted_changes": changed,
-        "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
+        "command": [*program(), *sys.argv[1:]],
         "data_root": str(data_root()),
         "python": platform.python_version(),
         "packages": versions,

@@ -200,3 +200,20 @@ def test_a_seed_the_random_generators_cannot_take_is_refused_naming_the_option(c
                 capsys.readouterr().err
             )
         assert parse(["--seed", str(2**32 - 1)]).seed == 2**32 - 1
+
+
+def test_a_report_names_the_module_it_was_run_as(tmp_path):
+    """`python -m evals.experiments.run` was written as the command `run.py --quick ...`, the name every area's
+    script shares: the report did not say which eval to run again."""
+    import subprocess
+    import sys
+
+    ran = subprocess.run(
+        [sys.executable, "-m", "evals.experiments.run", "--quick", "--campaigns", "3", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    written = json.loads((tmp_path / "experiments_quick_3_campaigns.json").read_text(encoding="utf-8"))
+    assert written["provenance"]["command"] == [
+        "python", "-m", "evals.experiments.run", "--quick", "--campaigns", "3", "--out", str(tmp_path)
+    ]  # fmt: skip
