@@ -75,12 +75,20 @@ def run(quick: bool = False, only: list[str] | None = None, seed: int = 42, embe
     ``embeddings`` concerns the copy model only, so only the Upworthy eval receives it (None: when installed).
     """
     results: dict[str, dict] = {}
-    for name in only or list(EVALS):
+    chosen = only or list(EVALS)
+    for number, name in enumerate(chosen, start=1):
+        # on stderr as each starts and ends (the table is stdout's): a full run printed nothing before its table
+        at = f"eval {number} of {len(chosen)}: {name}"
+        print(at, file=sys.stderr, flush=True)
+        started = time.perf_counter()
         options = {"embeddings": embeddings} if name == "upworthy" else {}
         try:
             results[name] = EVALS[name](quick=quick, seed=seed, **options)
         except DatasetMissing as error:
             results[name] = {"skipped": str(error)}
+            print(f"{at} skipped: its data is missing", file=sys.stderr, flush=True)
+            continue
+        print(f"{at} done in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     return results
 
 

@@ -144,3 +144,17 @@ def test_a_perfect_ctr_predictor_has_no_calibration_error():
     off = _per_impression_calibration(rows, perfect + 0.01)["ece_per_impression"]
     assert off == pytest.approx(0.01)
     assert np.isfinite(_per_impression_calibration(rows, perfect)["brier_per_impression"])
+
+
+def test_each_eval_is_said_on_stderr_as_it_starts_and_ends(monkeypatch, capsys):
+    """A full run of the four evals printed nothing before its table: a CI job could not tell which one it was at."""
+    from evals.scoring import run
+
+    monkeypatch.setattr(run, "EVALS", {"sme": lambda **options: {"macro_f1": 0.5}, "hillstrom": run.EVALS["hillstrom"]})
+    monkeypatch.setenv("TAILOR_SHARED_DATA", "/nonexistent")
+    results = run.run(quick=True, only=["sme", "hillstrom"])
+    progress = capsys.readouterr().err.splitlines()
+    assert progress[0] == "eval 1 of 2: sme"
+    assert progress[1].startswith("eval 1 of 2: sme done in ") and progress[1].endswith(" s")
+    assert progress[2:] == ["eval 2 of 2: hillstrom", "eval 2 of 2: hillstrom skipped: its data is missing"]
+    assert "skipped" in results["hillstrom"]
