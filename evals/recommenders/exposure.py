@@ -133,7 +133,11 @@ def markdown(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m evals.recommenders.exposure",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--dataset", choices=["online_retail", "demo"], default="online_retail")
     parser.add_argument("--quick", action="store_true", help="the small configuration CI runs")
     parser.add_argument("--shares", type=shares, default=shares("none,0.3,0.2,0.1"), metavar="LIST")

@@ -156,7 +156,11 @@ def markdown(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m evals.recommenders.new_arrivals",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--dataset", choices=["online_retail", "demo"], default="online_retail")
     parser.add_argument("--quick", action="store_true", help="the small configuration CI runs")
     parser.add_argument("--k", type=count_of_at_least_one, default=10, help="products per list")

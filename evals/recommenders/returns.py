@@ -165,7 +165,11 @@ def markdown(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m evals.recommenders.returns",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--quick", action="store_true", help="the small configuration CI runs (2010-2011 only)")
     parser.add_argument("--models", default=None, help="comma-separated labels to run (default: run's lineup)")
     add_out_option(parser)

@@ -256,7 +256,7 @@ WRITES_BESIDE = ("lock_held_seconds", "writes", "longest_wait_seconds", "refused
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m evals.scale.customer_import", description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--writer", action="store_true", help="another process's writes beside the second import")
     database = parser.add_mutually_exclusive_group()

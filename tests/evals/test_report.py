@@ -217,3 +217,18 @@ def test_a_report_names_the_module_it_was_run_as(tmp_path):
     assert written["provenance"]["command"] == [
         "python", "-m", "evals.experiments.run", "--quick", "--campaigns", "3", "--out", str(tmp_path)
     ]  # fmt: skip
+
+
+def test_every_eval_s_usage_names_the_command_that_runs_it(capsys):
+    """Four recommender evals' usage and errors began `new_arrivals.py: error:`, a file no one runs as such
+    (`python -m evals.recommenders.new_arrivals` is), and the import benchmark's `customer_import.py`."""
+    import importlib
+
+    import pytest
+
+    for module in ("evals.recommenders.exposure", "evals.recommenders.new_arrivals", "evals.recommenders.returns",
+                   "evals.recommenders.variety", "evals.scale.customer_import"):  # fmt: skip
+        with pytest.raises(SystemExit) as stopped:
+            importlib.import_module(module).main(["--no-such-option"])
+        assert stopped.value.code == 2
+        assert capsys.readouterr().err.startswith(f"usage: python -m {module} ")
