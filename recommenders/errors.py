@@ -55,6 +55,10 @@ class UnknownModel(RecommenderError, KeyError):
     def __init__(self, name: str, known: list[str]) -> None:
         super().__init__(f"No recommender called '{name}'. Choose one of: {', '.join(known)}.")
         self.name = name
+        self.known = list(known)
+
+    def __reduce__(self):  # made again from both arguments: a process pool's worker sends it back pickled
+        return type(self), (self.name, self.known)
 
     def __str__(self) -> str:
         return str(self.args[0])

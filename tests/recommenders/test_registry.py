@@ -30,3 +30,15 @@ def test_listing_the_names_imports_no_model_library():
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert listed.stdout.strip() == "[]", listed.stdout
+
+
+def test_an_unknown_model_error_crosses_a_process_boundary_whole():
+    """Raised in a process pool's worker (`python -m evals.scale.recommender_fit --model foo`), it could not be
+    unpickled (its __init__ takes two arguments, its args held one): the caller saw BrokenProcessPool instead."""
+    import pickle
+
+    from recommenders.errors import UnknownModel
+
+    error = pickle.loads(pickle.dumps(UnknownModel("foo", ["blend", "ease"])))
+    assert isinstance(error, UnknownModel) and error.name == "foo"
+    assert str(error) == "No recommender called 'foo'. Choose one of: blend, ease."
