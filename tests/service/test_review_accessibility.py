@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.service.conftest import CHROMIUM, CHROMIUM_FLAGS
@@ -50,4 +52,39 @@ def test_the_focus_goes_to_what_an_action_did_once_its_page_loads(shop_with_fake
         expect(page.locator("#done")).to_have_count(0)  # a page opened, no action done: the focus stays at its start
         page.keyboard.press("Tab")
         expect(page.locator(":focus")).to_have_text("Skip to content")
+        browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_a_length_outside_what_the_check_passes_is_said_in_words_not_by_colour_alone(
+    shop_with_fake_campaign,  # noqa: F811
+    live_server,
+    api_key,
+):
+    """A copy field's count turned red, and only red, when its length fell outside what the length check passes: a
+    person who does not see red, or hears the hint read as the field's description, was not told."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key, landing="/review")
+        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        page.goto(live_server + page.locator("#drafts tr[data-draft-id] a").first.get_attribute("href"))
+        subject = page.locator(".card.selected input[name=subject]")
+        hint = page.locator("#" + subject.get_attribute("aria-describedby"))
+        low, high = int(hint.get_attribute("data-low")), int(hint.get_attribute("data-high"))
+        expect(hint).not_to_contain_text("too")
+        subject.fill("x" * (low - 1))
+        expect(hint).to_have_class(re.compile(r"\bfail\b"))
+        expect(hint).to_contain_text("too short")
+        subject.fill("x" * (high + 1))
+        expect(hint).to_contain_text("too long")
+        subject.fill("x" * low)
+        expect(hint).not_to_contain_text("too")
+        subject.fill("")
+        page.locator(".card.selected button[name=save]").click()  # refused: the page comes back with the hint so
+        subject = page.locator(".card.selected input[name=subject]")
+        hint_id = subject.get_attribute("aria-describedby").split()[-1]
+        expect(page.locator(f"#{hint_id}")).to_contain_text("0 characters · the length check passes")
+        expect(page.locator(f"#{hint_id}")).to_contain_text("too short")
         browser.close()
