@@ -526,13 +526,7 @@ def test_no_stored_audience_snapshot_keeps_the_figures_of_an_erased_customer(cli
     orders in their figures: January's said the shop's customers had spent 15 where the orders left add up to 5,
     so c2 had spent 10, whatever the size of their segment. A snapshot from before the customer first bought
     counted no order of theirs, and stays."""
-    _imported(client, "customers", CUSTOMERS_FILE)
-    _imported(
-        client, "products", "sku,name,category,price,currency,description,url,in_stock\nT1,Tea,tea,5,EUR,,,true\n"
-    )
-    header = "order_id,customer_id,product_id,quantity,amount,timestamp\n"
-    _orders_refreshed(client, header + "o1,c1,T1,1,5,2026-01-03\no2,c2,T1,2,10,2026-01-04\n")
-    _orders_refreshed(client, header + "o3,c3,T1,1,5,2026-02-01\no4,c1,T1,1,5,2026-02-02\n")
+    _orders_of_two_months(client)
     january, february = _snapshots(engine).items()
     assert (january[1], february[1]) == (("2026-01-05", 15.0), ("2026-02-03", 25.0))
 
