@@ -146,7 +146,7 @@ def _undone_if_stopped(engine: Engine, revision: str) -> Iterator[None]:
         yield
         return
     path = Path(database)
-    backup = path.with_name(f"{path.name}.pre-migration")
+    backup = pre_migration_copy(path)
     if backup.exists():
         log.warning("a migration stopped half way is undone", extra={"database": str(path)})
         _restore(engine, path, backup)
@@ -195,12 +195,24 @@ def _restore(engine: Engine, path: Path, backup: Path) -> None:
     backup.unlink()
 
 
+def pre_migration_copy(path: Path) -> Path:
+    """Where the copy of the SQLite file at ``path`` from before a migration lies while it runs, and stays if it
+    stops half way (the next start puts it back): `tailor db status` tells that it is there."""
+    return path.with_name(f"{path.name}.pre-migration")
+
+
+def migration_lock_file(path: Path) -> Path:
+    """The file beside the SQLite file at ``path`` whose lock a migration holds (``_sqlite_file_lock``), which
+    `tailor db status` asks about without waiting."""
+    return path.with_name(f"{path.name}.migrating")
+
+
 @contextmanager
 def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
     database = engine.url.database if engine.dialect.name == "sqlite" else None
     if not database or database == ":memory:":
         yield
         return
-    with open(f"{database}.migrating", "a") as lock:  # noqa: PTH123 (a handle to lock)
+    with migration_lock_file(Path(database)).open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the handle closes, also if the process dies
         yield

@@ -17,7 +17,14 @@ from sqlalchemy import Connection, Engine, create_engine, make_url, text
 from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.pool import NullPool
 
-from service.db.migrate import MIGRATION_LOCK, head_revision, known_revision, migrations_after
+from service.db.migrate import (
+    MIGRATION_LOCK,
+    head_revision,
+    known_revision,
+    migration_lock_file,
+    migrations_after,
+    pre_migration_copy,
+)
 from service.db.session import (
     BUSY_TIMEOUT_MS,
     configured_url,
@@ -69,7 +76,7 @@ def schema_status() -> SchemaStatus:
     finally:
         engine.dispose()
     current = ",".join(sorted(heads)) or None
-    stopped = path is not None and not migrating and path.with_name(f"{path.name}.pre-migration").exists()
+    stopped = path is not None and not migrating and pre_migration_copy(path).exists()
     return SchemaStatus(shown, head, current, migrations_after(current), migrating=migrating, stopped_half_way=stopped)
 
 
@@ -95,7 +102,7 @@ def _lock_held(path: Path) -> bool:
     (migrate._sqlite_file_lock). Asked without waiting, and shared for the instant of the asking: a migration that
     starts then waits no longer than that; a lock file not there is not made."""
     try:
-        lock = os.open(path.with_name(f"{path.name}.migrating"), os.O_RDONLY)
+        lock = os.open(migration_lock_file(path), os.O_RDONLY)
     except FileNotFoundError:
         return False
     try:
