@@ -20,6 +20,7 @@ def database(engine, tailor_home, monkeypatch):
 
 
 def _revision(path) -> str:
+    """The revision of the SQLite file at ``path``, read as the migrations wrote it."""
     engine = make_engine(f"sqlite:///{path}")
     with engine.connect() as connection:
         revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()

@@ -15,6 +15,7 @@ from service.cli import app
 from service.db.migrate import MIGRATION_LOCK, downgrade, head_revision
 from service.db.session import make_engine
 from tests.service.conftest import new_migrated_postgres_database, new_postgres_database
+from tests.service.test_db_downgrade import _revision
 
 
 @pytest.fixture
@@ -27,14 +28,6 @@ def database(engine, tailor_home, monkeypatch):
 
 def _status():
     return CliRunner().invoke(app, ["db", "status"])
-
-
-def _revision(path) -> str:
-    engine = make_engine(f"sqlite:///{path}")
-    with engine.connect() as connection:
-        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-    engine.dispose()
-    return revision
 
 
 def test_a_database_up_to_date_is_said_so_and_left_as_it_was(database):
