@@ -27,7 +27,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -61,6 +61,8 @@ SEND_INTERRUPTED = (
 # A job of another host whose row has not moved for this long, or a draft claimed this long ago and still being
 # sent (a claim spans one email, whose mail server answers within its timeout), was left by a process that stopped.
 STALE_AFTER = timedelta(hours=1)
+# The ids of the jobs a process holds (queued, running, with an ending to write), or a function that gives them then.
+Held = Collection[str] | Callable[[], Collection[str]]
 
 
 def interrupted(kind: str) -> str:
@@ -183,22 +185,21 @@ def abandoned(job: Job, now: datetime) -> bool:
     return is_orphaned(job.worker) or abandoned_elsewhere(job, now)
 
 
-def fail_interrupted_jobs(
-    engine: Engine, live: Collection[str] | None = None, ended: Collection[str] = ()
-) -> list[str]:
+def fail_interrupted_jobs(engine: Engine, live: Held | None = None, ended: Collection[str] = ()) -> list[str]:
     """``look_for_interrupted_jobs``, where a look SQLite's writer kept from happening failed none."""
     return look_for_interrupted_jobs(engine, live, ended) or []
 
 
 def look_for_interrupted_jobs(
-    engine: Engine, live: Collection[str] | None = None, ended: Collection[str] = ()
+    engine: Engine, live: Held | None = None, ended: Collection[str] = ()
 ) -> list[str] | None:
     """Fail the unfinished jobs whose process died, and the campaigns left generating by no live job; flag for review
     the drafts left sending by a process that died; the jobs' ids.
 
     At start (``live`` None) every campaign left generating with no generate job unfinished is failed; with one
     unfinished (a command's, run meanwhile), only the campaigns of the generate jobs failed here. While the
-    server runs (``live``: the ids of the jobs this process still has, queued, running or with an ending to write)
+    server runs (``live``: the ids of the jobs this process still has, queued, running or with an ending to write,
+    or a function giving them, asked once the unfinished jobs are read: see ``service.jobs.runner.sweep_jobs``)
     a job of this process that it no longer has is failed too (its ending was never written), and only the
     campaigns of the generate jobs failed here or ``ended`` (whose endings were written late) are failed: another
     campaign may be marked generating a moment before its job is queued. On SQLite, where another process writes
@@ -243,9 +244,10 @@ WRITER_TRIES = 5
 BEATS_LAND_SECONDS = 0.3
 
 
-def _fail_interrupted(session: Session, live: Collection[str] | None, ended: Collection[str]) -> list[str]:
+def _fail_interrupted(session: Session, held: Held | None, ended: Collection[str]) -> list[str]:
     """``fail_interrupted_jobs`` in ``session``."""
     unfinished = session.scalars(select(Job).where(Job.status.in_(UNFINISHED_JOB))).all()
+    live = held() if callable(held) else held  # after the read: a job held since has its row read too
     # Before their jobs are failed: a sender is judged by the beat of its unfinished jobs, and once they were failed
     # one on another host had none left, and its drafts stayed "sending" for STALE_AFTER.
     flag_interrupted_sends(session)

@@ -441,13 +441,19 @@ def sweep_jobs(engine: Engine) -> list[str]:
     if ended:
         log.info("job endings written late", extra={"jobs": ended})
     _ended_late.update(ended)
-    live = set(_queued) | _running | set(_unwritten)
     looked_at = set(_ended_late)
-    failed = look_for_interrupted_jobs(engine, live=live, ended=looked_at)
+    failed = look_for_interrupted_jobs(engine, live=_jobs_held, ended=looked_at)
     if failed is None:
         return ended
     _ended_late.difference_update(looked_at)
     return ended + failed
+
+
+def _jobs_held() -> set[str]:
+    """The ids of the jobs this process holds: queued, running, or with an ending to write. Asked by recovery once
+    it has read the unfinished jobs: a set taken before that read missed a job submitted in between (its id is held
+    before its row is written), which recovery then failed as interrupted before it started."""
+    return set(_queued) | _running | set(_unwritten)
 
 
 def _run(

@@ -134,3 +134,28 @@ def test_a_draft_its_sender_records_sent_while_it_is_judged_interrupted_stays_se
     with session_scope(database) as session:
         draft = session.get(Draft, ids[1])
         assert (draft.status, draft.flagged, draft.flag_reasons) == ("sent", False, [])
+
+
+@pytest.mark.parametrize("database", BACKENDS, indirect=True)
+def test_a_job_submitted_while_the_sweep_starts_is_not_taken_for_lost(database, monkeypatch):
+    """The server's sweep took the jobs this process holds before it read the unfinished ones: a job submitted in
+    between (a request on another thread, the sweep's thread held back by a busy CPU) was read unfinished, was not
+    among those held, and was failed as interrupted before it started."""
+    from service.jobs import runner
+
+    submitted: list[str] = []
+    look = runner.look_for_interrupted_jobs
+
+    def submitted_meanwhile(engine, **how):
+        submitted.append(runner._create_job(engine, "generate", work=lambda **_: {}, params={}))
+        return look(engine, **how)
+
+    monkeypatch.setattr(runner, "look_for_interrupted_jobs", submitted_meanwhile)
+    try:
+        assert runner.sweep_jobs(database) == []
+        with session_scope(database) as session:
+            assert session.get(Job, submitted[0]).status == "queued"
+    finally:
+        for job_id in submitted:  # never run: not this process's to hold for the next tests
+            runner._queued.pop(job_id, None)
+            runner.job_beats(database).release(job_id)
