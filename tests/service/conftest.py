@@ -293,6 +293,65 @@ CHROMIUM_FLAGS = [
 ]  # fmt: skip
 
 
+class _Chromium:
+    """Playwright's driver and one chromium of it, for the test process: starting both took 1.6 s of CPU, for each
+    of some 60 browser tests. Between Playwright's calls its event loop stays the thread's running loop, which
+    would refuse every later test's ``asyncio.run`` (or ``anyio.run``): it is the running loop only during a
+    browser test."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        from playwright.sync_api import sync_playwright
+
+        self._manager = sync_playwright()
+        self._playwright = self._manager.start()
+        self._loop = asyncio.events._get_running_loop()
+        self._browser = None
+        self.leave()
+
+    def enter(self):
+        """Playwright's loop the running one again; the browser, launched again if it went away."""
+        import asyncio
+
+        asyncio.events._set_running_loop(self._loop)
+        if self._browser is None or not self._browser.is_connected():
+            self._browser = self._playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        return self._browser
+
+    def leave(self) -> None:
+        import asyncio
+
+        asyncio.events._set_running_loop(None)
+
+    def stop(self) -> None:
+        self.enter()
+        self._browser.close()
+        self._manager.__exit__()
+        self.leave()
+
+
+@pytest.fixture(scope="session")
+def _chromium_of_this_process():
+    chromium = _Chromium()
+    yield chromium
+    chromium.stop()
+
+
+@pytest.fixture
+def browser(_chromium_of_this_process):
+    """Debian's chromium driven by Playwright, for one test: the test process's, launched once. Each page it opens
+    (``browser.new_page()``) and each context it makes has cookies, storage and cache of its own, as in a browser
+    launched for the test; all of them are closed after the test, so nothing of theirs is left to the next."""
+    browser = _chromium_of_this_process.enter()
+    try:
+        yield browser
+        for context in list(browser.contexts):
+            context.close()
+    finally:
+        _chromium_of_this_process.leave()
+
+
 @pytest.fixture
 def live_server(engine):
     """The app served by uvicorn on a free loopback port, on a thread; its base URL."""

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.service.conftest import CHROMIUM, CHROMIUM_FLAGS
+from tests.service.conftest import CHROMIUM
 from tests.service.test_campaign_forms_after_the_session_ended import two_pending_drafts
 from tests.service.test_review_page import _logged_in
 
@@ -16,15 +16,12 @@ from tests.service.test_review_page import _logged_in
 @pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
-def test_a_bulk_approval_s_counts_leave_the_address_once_said(client, engine, live_server, api_key):
-    from playwright.sync_api import expect, sync_playwright
+def test_a_bulk_approval_s_counts_leave_the_address_once_said(client, engine, live_server, api_key, browser):
+    from playwright.sync_api import expect
 
     campaign_id = two_pending_drafts(client, engine)
     said = "approved=1&changed=0&out_of_date=0&unseen=3&unseen_copy=1&unseen_address=1&unseen_link=1"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = _logged_in(browser, live_server, api_key)
-        page.goto(f"{live_server}/review/campaigns/{campaign_id}?{said}&status=pending")
-        expect(page.locator("#done")).to_contain_text("Approved 1 pending draft.")
-        assert parse_qs(urlsplit(page.url).query) == {"status": ["pending"]}  # the list kept, the counts gone
-        browser.close()
+    page = _logged_in(browser, live_server, api_key)
+    page.goto(f"{live_server}/review/campaigns/{campaign_id}?{said}&status=pending")
+    expect(page.locator("#done")).to_contain_text("Approved 1 pending draft.")
+    assert parse_qs(urlsplit(page.url).query) == {"status": ["pending"]}  # the list kept, the counts gone

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.service.conftest import CHROMIUM, CHROMIUM_FLAGS
+from tests.service.conftest import CHROMIUM
 
 pytestmark = [
     pytest.mark.slow, pytest.mark.browser,
@@ -15,9 +15,7 @@ pytestmark = [
 ]  # fmt: skip
 
 
-def test_the_docs_pages_render_with_no_request_leaving_the_service(live_server):
-    from playwright.sync_api import sync_playwright
-
+def test_the_docs_pages_render_with_no_request_leaving_the_service(live_server, browser):
     elsewhere: list[str] = []
 
     def only_the_service(route):
@@ -26,22 +24,20 @@ def test_the_docs_pages_render_with_no_request_leaving_the_service(live_server):
         elsewhere.append(route.request.url)
         return route.abort()
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page()
-        page.route("**/*", only_the_service)
-        blocked: list[str] = []
-        page.on("console", lambda message: blocked.append(message.text) if "Content Security" in message.text else None)
-        page.goto(f"{live_server}/docs")
-        page.wait_for_selector(".opblock-summary-path", timeout=20_000)
-        paths = page.locator(".opblock-summary-path").all_inner_texts()
-        assert any(re.fullmatch(r"/imports/\{kind\}", path.strip().replace("\u200b", "")) for path in paths), paths
-        page.goto(f"{live_server}/redoc")
-        page.wait_for_selector("h1", timeout=20_000)
-        assert "Tailor" in page.locator("h1").first.inner_text()
-        page.fill("input[placeholder='Search...']", "import")  # ReDoc's search runs in a worker the policy allows
-        page.wait_for_selector("[data-role='search:results'] li", timeout=20_000)
-        browser.close()
+    page = browser.new_page()
+    page.route("**/*", only_the_service)
+    blocked: list[str] = []
+    page.on("console", lambda message: blocked.append(message.text) if "Content Security" in message.text else None)
+    page.goto(f"{live_server}/docs")
+    page.wait_for_selector(".opblock-summary-path", timeout=20_000)
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert any(re.fullmatch(r"/imports/\{kind\}", path.strip().replace("\u200b", "")) for path in paths), paths
+    page.goto(f"{live_server}/redoc")
+    page.wait_for_selector("h1", timeout=20_000)
+    assert "Tailor" in page.locator("h1").first.inner_text()
+    page.fill("input[placeholder='Search...']", "import")  # ReDoc's search runs in a worker the policy allows
+    page.wait_for_selector("[data-role='search:results'] li", timeout=20_000)
+    page.context.close()  # what it had asked for all answered or refused
     # The pages' policy keeps even ReDoc's "API docs by Redocly" image from being asked of cdn.redoc.ly.
     assert elsewhere == []
     assert [text for text in blocked if "cdn.redoc.ly" not in text] == []

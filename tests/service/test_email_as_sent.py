@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tests.service.conftest import CHROMIUM, CHROMIUM_FLAGS, generated_campaign, trained_shop, wait_for_job
+from tests.service.conftest import CHROMIUM, generated_campaign, trained_shop, wait_for_job
 
 # Characters that take no room in an inbox's line (combining grapheme joiner, zero-width joiners, soft hyphen).
 _NO_WIDTH = re.compile("[\u034f\u200b\u200c\u200d\u00ad]")
@@ -79,27 +79,20 @@ def as_outlook_reads_it(html: str) -> str:
 
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
-def test_the_email_stays_600_px_wide_in_outlook_and_fits_a_phone(client, demo_files, mail_server, monkeypatch):
+def test_the_email_stays_600_px_wide_in_outlook_and_fits_a_phone(client, demo_files, mail_server, monkeypatch, browser):
     """The email's column was held to 600 px by max-width alone, which Outlook for Windows does not know: in a
     1,200 px reading pane its lines of text ran 1,152 px wide."""
-    from playwright.sync_api import sync_playwright
-
     messages, _ = sent_campaign(client, demo_files, mail_server, monkeypatch, campaign_type="win_back", max_customers=2)
     html = messages[0].get_body(("html",)).get_content()
     column = "document.querySelector('h1').parentElement.getBoundingClientRect().width"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 800})
-            page.set_content(as_outlook_reads_it(html))
-            assert page.evaluate(column) <= 600
-            for width in (1200, 375):  # every other client: the same column, and no sideways scrolling on a phone
-                page = browser.new_page(viewport={"width": width, "height": 800})
-                page.set_content(html)
-                assert page.evaluate(column) == min(width, 600)
-                assert page.evaluate("document.documentElement.scrollWidth") == width
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page.set_content(as_outlook_reads_it(html))
+    assert page.evaluate(column) <= 600
+    for width in (1200, 375):  # every other client: the same column, and no sideways scrolling on a phone
+        page = browser.new_page(viewport={"width": width, "height": 800})
+        page.set_content(html)
+        assert page.evaluate(column) == min(width, 600)
+        assert page.evaluate("document.documentElement.scrollWidth") == width
 
 
 def test_a_tracked_email_leads_each_product_link_on_to_its_product_and_previews_as_before(
@@ -136,12 +129,10 @@ def test_a_tracked_email_leads_each_product_link_on_to_its_product_and_previews_
 
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
-def test_a_long_word_in_a_product_s_name_or_the_copy_does_not_widen_the_email_on_a_phone():
+def test_a_long_word_in_a_product_s_name_or_the_copy_does_not_widen_the_email_on_a_phone(browser):
     """A catalog's name with no space to wrap at (a German compound, a code: "Weihnachtsbaumschmuckaufbewahrungsbox
     mitdeckel…", 75 letters) widened the email to 630 px on a 360 px phone, in the review page's preview and in the
     recipient's inbox: only the footer could break a word."""
-    from playwright.sync_api import sync_playwright
-
     from generation.brands import load_brand
     from generation.render import render_email
     from tests.generation.conftest import POT, make_request
@@ -151,11 +142,6 @@ def test_a_long_word_in_a_product_s_name_or_the_copy_does_not_widen_the_email_on
     html, _ = render_email(
         request, load_brand("hearth"), subject="s", preheader="p", intro=f"Die {word} ist da.", product_lines=[word]
     )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 360, "height": 800})
-            page.set_content(html)
-            assert page.evaluate("document.documentElement.scrollWidth") == 360
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 360, "height": 800})
+    page.set_content(html)
+    assert page.evaluate("document.documentElement.scrollWidth") == 360

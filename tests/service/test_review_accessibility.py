@@ -6,53 +6,55 @@ import re
 
 import pytest
 
-from tests.service.conftest import CHROMIUM, CHROMIUM_FLAGS
+from tests.service.conftest import CHROMIUM
 from tests.service.test_review_page import _logged_in, shop_with_fake_campaign  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
-def test_the_focus_goes_to_what_an_action_did_once_its_page_loads(shop_with_fake_campaign, live_server, api_key):  # noqa: F811
+def test_the_focus_goes_to_what_an_action_did_once_its_page_loads(
+    shop_with_fake_campaign,  # noqa: F811
+    live_server,
+    api_key,
+    browser,
+):
     """The focus goes to what the page says of a done action (or one not done, or an error page's message), so that a
     screen reader reads it and a keyboard goes on from there: words written into the page as it loads, in a
     role=status or alert, were not read (a screen reader reads a region changed after the page loaded), and the focus
     left at the page's start had a keyboard user Tab through the header again after each approval or rejection."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = _logged_in(browser, live_server, api_key, landing="/review")
-        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
-        page.locator("#drafts tr[data-draft-id] a").first.focus()
-        page.keyboard.press("Enter")
-        page.locator("#reject-form input[name=comment]").focus()
-        page.keyboard.type("Too pushy for a first email")
-        page.keyboard.press("Enter")  # the rejection sent from the keyboard
-        expect(page.locator("#done")).to_have_text("Rejected.")
-        expect(page.locator("#done")).to_be_focused()
-        page.keyboard.press("Tab")  # on from the message, not from the header
-        assert page.evaluate("document.querySelector('header').contains(document.activeElement)") is False
+    page = _logged_in(browser, live_server, api_key, landing="/review")
+    page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+    page.locator("#drafts tr[data-draft-id] a").first.focus()
+    page.keyboard.press("Enter")
+    page.locator("#reject-form input[name=comment]").focus()
+    page.keyboard.type("Too pushy for a first email")
+    page.keyboard.press("Enter")  # the rejection sent from the keyboard
+    expect(page.locator("#done")).to_have_text("Rejected.")
+    expect(page.locator("#done")).to_be_focused()
+    page.keyboard.press("Tab")  # on from the message, not from the header
+    assert page.evaluate("document.querySelector('header').contains(document.activeElement)") is False
 
-        page.locator("#reopen-form input[name=comment]").focus()
-        page.keyboard.type("Another look")
-        page.locator("#reopen").focus()
-        page.keyboard.press("Enter")
-        expect(page.locator("#done")).to_be_focused()
-        page.locator("#approve").focus()
-        page.keyboard.press("Enter")
-        expect(page.locator("#done")).to_contain_text("Approved")
-        expect(page.locator("#done")).to_be_focused()
+    page.locator("#reopen-form input[name=comment]").focus()
+    page.keyboard.type("Another look")
+    page.locator("#reopen").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#done")).to_be_focused()
+    page.locator("#approve").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#done")).to_contain_text("Approved")
+    expect(page.locator("#done")).to_be_focused()
 
-        page.goto(f"{live_server}/review/drafts/999999")  # an error page: its message, not the header
-        expect(page.locator("#error")).to_have_text("Draft 999999 does not exist.")
-        expect(page.locator("#error")).to_be_focused()
+    page.goto(f"{live_server}/review/drafts/999999")  # an error page: its message, not the header
+    expect(page.locator("#error")).to_have_text("Draft 999999 does not exist.")
+    expect(page.locator("#error")).to_be_focused()
 
-        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
-        expect(page.locator("#done")).to_have_count(0)  # a page opened, no action done: the focus stays at its start
-        page.keyboard.press("Tab")
-        expect(page.locator(":focus")).to_have_text("Skip to content")
-        browser.close()
+    page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+    expect(page.locator("#done")).to_have_count(0)  # a page opened, no action done: the focus stays at its start
+    page.keyboard.press("Tab")
+    expect(page.locator(":focus")).to_have_text("Skip to content")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
@@ -60,31 +62,29 @@ def test_a_length_outside_what_the_check_passes_is_said_in_words_not_by_colour_a
     shop_with_fake_campaign,  # noqa: F811
     live_server,
     api_key,
+    browser,
 ):
     """A copy field's count turned red, and only red, when its length fell outside what the length check passes: a
     person who does not see red, or hears the hint read as the field's description, was not told."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = _logged_in(browser, live_server, api_key, landing="/review")
-        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
-        page.goto(live_server + page.locator("#drafts tr[data-draft-id] a").first.get_attribute("href"))
-        subject = page.locator(".card.selected input[name=subject]")
-        hint = page.locator("#" + subject.get_attribute("aria-describedby"))
-        low, high = int(hint.get_attribute("data-low")), int(hint.get_attribute("data-high"))
-        expect(hint).not_to_contain_text("too")
-        subject.fill("x" * (low - 1))
-        expect(hint).to_have_class(re.compile(r"\bfail\b"))
-        expect(hint).to_contain_text("too short")
-        subject.fill("x" * (high + 1))
-        expect(hint).to_contain_text("too long")
-        subject.fill("x" * low)
-        expect(hint).not_to_contain_text("too")
-        subject.fill("")
-        page.locator(".card.selected button[name=save]").click()  # refused: the page comes back with the hint so
-        subject = page.locator(".card.selected input[name=subject]")
-        hint_id = subject.get_attribute("aria-describedby").split()[-1]
-        expect(page.locator(f"#{hint_id}")).to_contain_text("0 characters · the length check passes")
-        expect(page.locator(f"#{hint_id}")).to_contain_text("too short")
-        browser.close()
+    page = _logged_in(browser, live_server, api_key, landing="/review")
+    page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+    page.goto(live_server + page.locator("#drafts tr[data-draft-id] a").first.get_attribute("href"))
+    subject = page.locator(".card.selected input[name=subject]")
+    hint = page.locator("#" + subject.get_attribute("aria-describedby"))
+    low, high = int(hint.get_attribute("data-low")), int(hint.get_attribute("data-high"))
+    expect(hint).not_to_contain_text("too")
+    subject.fill("x" * (low - 1))
+    expect(hint).to_have_class(re.compile(r"\bfail\b"))
+    expect(hint).to_contain_text("too short")
+    subject.fill("x" * (high + 1))
+    expect(hint).to_contain_text("too long")
+    subject.fill("x" * low)
+    expect(hint).not_to_contain_text("too")
+    subject.fill("")
+    page.locator(".card.selected button[name=save]").click()  # refused: the page comes back with the hint so
+    subject = page.locator(".card.selected input[name=subject]")
+    hint_id = subject.get_attribute("aria-describedby").split()[-1]
+    expect(page.locator(f"#{hint_id}")).to_contain_text("0 characters · the length check passes")
+    expect(page.locator(f"#{hint_id}")).to_contain_text("too short")

@@ -11,7 +11,7 @@ from html import unescape
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.service.conftest import CHROMIUM, CHROMIUM_FLAGS
+from tests.service.conftest import CHROMIUM
 from tests.service.test_campaign_forms_after_the_session_ended import two_pending_drafts
 from tests.service.test_review_revisions import draft, form_of
 
@@ -117,9 +117,9 @@ def test_a_bulk_approval_from_a_tab_showing_another_reviewer_is_refused_and_offe
 @pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
-def test_ann_s_tab_does_not_approve_as_bob_in_a_browser(client, draft, live_server, api_key):
+def test_ann_s_tab_does_not_approve_as_bob_in_a_browser(client, draft, live_server, api_key, browser):
     """The audit's two tabs of one browser, as a person has them."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     def log_in(tab, name: str) -> None:
         tab.goto(f"{live_server}/review/login")
@@ -128,22 +128,19 @@ def test_ann_s_tab_does_not_approve_as_bob_in_a_browser(client, draft, live_serv
         tab.click("button[type=submit]")
         expect(tab.locator("#signed-in-as bdi")).to_have_text(name)
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        context = browser.new_context()
-        ann, other = context.new_page(), context.new_page()
-        log_in(ann, "Ann")
-        ann.goto(f"{live_server}/review/drafts/{draft['id']}")
-        other.goto(f"{live_server}/review")
-        other.click("#sign-out")
-        log_in(other, "Bob")
+    context = browser.new_context()
+    ann, other = context.new_page(), context.new_page()
+    log_in(ann, "Ann")
+    ann.goto(f"{live_server}/review/drafts/{draft['id']}")
+    other.goto(f"{live_server}/review")
+    other.click("#sign-out")
+    log_in(other, "Bob")
 
-        ann.fill("#approve-form [name=comment]", "Read it twice")
-        ann.click("#approve-form button[type=submit]")
-        expect(ann.locator("#resend-note")).to_contain_text("a page that showed Ann reviewing, but Bob is signed in")
-        assert client.get(f"/drafts/{draft['id']}").json()["status"] == "pending"
-        expect(ann.locator("#resend-form [name=comment]")).to_have_value("Read it twice")
-        ann.click("#resend")  # Bob, at Ann's tab, sends it as his
-        expect(ann.locator("#signed-in-as bdi")).to_have_text("Bob")
-        assert client.get(f"/drafts/{draft['id']}").json()["reviews"][-1]["reviewer"] == "Bob"
-        browser.close()
+    ann.fill("#approve-form [name=comment]", "Read it twice")
+    ann.click("#approve-form button[type=submit]")
+    expect(ann.locator("#resend-note")).to_contain_text("a page that showed Ann reviewing, but Bob is signed in")
+    assert client.get(f"/drafts/{draft['id']}").json()["status"] == "pending"
+    expect(ann.locator("#resend-form [name=comment]")).to_have_value("Read it twice")
+    ann.click("#resend")  # Bob, at Ann's tab, sends it as his
+    expect(ann.locator("#signed-in-as bdi")).to_have_text("Bob")
+    assert client.get(f"/drafts/{draft['id']}").json()["reviews"][-1]["reviewer"] == "Bob"

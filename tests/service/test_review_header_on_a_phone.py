@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from service.routes.review.login import REVIEWER_MAX
-from tests.service.conftest import CHROMIUM, CHROMIUM_FLAGS
+from tests.service.conftest import CHROMIUM
 from tests.service.test_review_page import _logged_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -15,47 +15,41 @@ PHONE = {"width": 360, "height": 740}  # the narrowest screen the pages are made
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
-def test_a_long_reviewer_name_wraps_in_the_header_instead_of_widening_the_page(live_server, api_key):
-    from playwright.sync_api import expect, sync_playwright
+def test_a_long_reviewer_name_wraps_in_the_header_instead_of_widening_the_page(live_server, api_key, browser):
+    from playwright.sync_api import expect
 
     name = "Copywriting-team" + "Nord" * ((REVIEWER_MAX - 16) // 4)  # a team's name, as one word
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport=PHONE)
-        page.goto(f"{live_server}/review/login")
-        page.fill("#reviewer", name)
-        page.fill("#api_key", api_key)
-        page.click("button[type=submit]")
-        expect(page.locator("#signed-in-as")).to_have_text(f"reviewing as {name}")  # all of it, wrapped
-        assert page.evaluate("document.documentElement.scrollWidth") == 360
-        assert page.locator("#sign-out").bounding_box()["x"] + page.locator("#sign-out").bounding_box()["width"] <= 360
-        browser.close()
+    page = browser.new_page(viewport=PHONE)
+    page.goto(f"{live_server}/review/login")
+    page.fill("#reviewer", name)
+    page.fill("#api_key", api_key)
+    page.click("button[type=submit]")
+    expect(page.locator("#signed-in-as")).to_have_text(f"reviewing as {name}")  # all of it, wrapped
+    assert page.evaluate("document.documentElement.scrollWidth") == 360
+    assert page.locator("#sign-out").bounding_box()["x"] + page.locator("#sign-out").bounding_box()["width"] <= 360
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
-def test_a_campaign_named_without_spaces_wraps_in_its_pages_headings(client, live_server, api_key):
+def test_a_campaign_named_without_spaces_wraps_in_its_pages_headings(client, live_server, api_key, browser):
     """A campaign named as marketing tools name them, "winback_2026_q4_high_value_customers_germany_austria": its
     page and its experiment's page were 731 px wide at 360, the name cut off at the screen's edge."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     name = "winback_2026_q4_high_value_customers_germany_austria"
     body = {"name": name, "brand": "hearth", "campaign_type": "cross_sell"}
     campaign_id = client.post("/campaigns", json=body).json()["id"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = _logged_in(browser.new_context(viewport=PHONE), live_server, api_key, landing="/review")
-        for path in (f"/review/campaigns/{campaign_id}", f"/review/campaigns/{campaign_id}/experiment"):
-            page.goto(live_server + path)
-            expect(page.locator("h1")).to_contain_text(name)  # all of it, wrapped
-            assert page.evaluate("document.documentElement.scrollWidth") == 360, path
-        browser.close()
+    page = _logged_in(browser.new_context(viewport=PHONE), live_server, api_key, landing="/review")
+    for path in (f"/review/campaigns/{campaign_id}", f"/review/campaigns/{campaign_id}/experiment"):
+        page.goto(live_server + path)
+        expect(page.locator("h1")).to_contain_text(name)  # all of it, wrapped
+        assert page.evaluate("document.documentElement.scrollWidth") == 360, path
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
-def test_a_customer_s_long_address_wraps_on_their_draft_s_page(client, engine, live_server, api_key):
+def test_a_customer_s_long_address_wraps_on_their_draft_s_page(client, engine, live_server, api_key, browser):
     """The line under a draft's heading starts with the customer's address: one of 59 characters made the page 454 px
     wide at 360."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from service.db.models import Customer, Draft, Variant
     from service.db.session import session_scope
@@ -70,10 +64,7 @@ def test_a_customer_s_long_address_wraps_on_their_draft_s_page(client, engine, l
         session.add(draft)
         session.flush()
         draft_id = draft.id
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = _logged_in(browser.new_context(viewport=PHONE), live_server, api_key, landing="/review")
-        page.goto(f"{live_server}/review/drafts/{draft_id}")
-        expect(page.locator("main > p.muted")).to_contain_text(email)
-        assert page.evaluate("document.documentElement.scrollWidth") == 360
-        browser.close()
+    page = _logged_in(browser.new_context(viewport=PHONE), live_server, api_key, landing="/review")
+    page.goto(f"{live_server}/review/drafts/{draft_id}")
+    expect(page.locator("main > p.muted")).to_contain_text(email)
+    assert page.evaluate("document.documentElement.scrollWidth") == 360

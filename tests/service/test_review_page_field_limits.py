@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.service.conftest import CHROMIUM, CHROMIUM_FLAGS
+from tests.service.conftest import CHROMIUM
 from tests.service.test_review_page import _logged_in
 from tests.service.test_review_page_audit import _field, _flagged_draft
 
@@ -29,42 +29,41 @@ def test_a_field_holding_emoji_has_room_for_them_without_the_script(client, engi
 @pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
-def test_a_subject_of_emoji_is_counted_and_limited_as_the_server_counts_it(client, engine, live_server, api_key):
-    from playwright.sync_api import expect, sync_playwright
+def test_a_subject_of_emoji_is_counted_and_limited_as_the_server_counts_it(
+    client, engine, live_server, api_key, browser
+):
+    from playwright.sync_api import expect
 
     draft_id = _flagged_draft(client, engine)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = _logged_in(browser, live_server, api_key)
-        page.goto(f"{live_server}/review/drafts/{draft_id}")
-        subject = page.locator("input[name=subject]")
-        count = page.locator("[id^=subject-length-] .length-count")
+    page = _logged_in(browser, live_server, api_key)
+    page.goto(f"{live_server}/review/drafts/{draft_id}")
+    subject = page.locator("input[name=subject]")
+    count = page.locator("[id^=subject-length-] .length-count")
 
-        subject.select_text()
-        page.keyboard.insert_text(TEA * 150)  # typed or pasted: the browser applies maxlength
-        assert subject.evaluate("field => Array.from(field.value).length") == 150  # none cut
-        expect(count).to_have_text("150")
-        assert subject.evaluate("field => field.validity.valid")
-        page.locator("button[name=save]").click()
-        expect(page.locator("#done")).to_contain_text("is saved")
-        assert client.get(f"/drafts/{draft_id}").json()["variants"][0]["subject"] == TEA * 150
+    subject.select_text()
+    page.keyboard.insert_text(TEA * 150)  # typed or pasted: the browser applies maxlength
+    assert subject.evaluate("field => Array.from(field.value).length") == 150  # none cut
+    expect(count).to_have_text("150")
+    assert subject.evaluate("field => field.validity.valid")
+    page.locator("button[name=save]").click()
+    expect(page.locator("#done")).to_contain_text("is saved")
+    assert client.get(f"/drafts/{draft_id}").json()["variants"][0]["subject"] == TEA * 150
 
-        subject = page.locator("input[name=subject]")  # the page as saved: its field holds them
-        count = page.locator("[id^=subject-length-] .length-count")
-        subject.select_text()
-        page.keyboard.insert_text(TEA * 201)
-        expect(count).to_have_text("200")  # emoji are cut at the limit, as the server counts it
-        subject.select_text()
-        page.keyboard.insert_text("a" * 201)  # as many of one unit: cut at the limit too, as before
-        expect(subject).to_have_value("a" * 200)
-        subject.select_text()
-        page.keyboard.insert_text(TEA * 198)
-        subject.press("Home")
-        page.keyboard.insert_text("abc")  # two fit: the end of what went in is cut, not the end of the subject
-        expect(subject).to_have_value("ab" + TEA * 198)
-        expect(count).to_have_text("200")
-        assert client.get(f"/drafts/{draft_id}").json()["variants"][0]["subject"] == TEA * 150
-        browser.close()
+    subject = page.locator("input[name=subject]")  # the page as saved: its field holds them
+    count = page.locator("[id^=subject-length-] .length-count")
+    subject.select_text()
+    page.keyboard.insert_text(TEA * 201)
+    expect(count).to_have_text("200")  # emoji are cut at the limit, as the server counts it
+    subject.select_text()
+    page.keyboard.insert_text("a" * 201)  # as many of one unit: cut at the limit too, as before
+    expect(subject).to_have_value("a" * 200)
+    subject.select_text()
+    page.keyboard.insert_text(TEA * 198)
+    subject.press("Home")
+    page.keyboard.insert_text("abc")  # two fit: the end of what went in is cut, not the end of the subject
+    expect(subject).to_have_value("ab" + TEA * 198)
+    expect(count).to_have_text("200")
+    assert client.get(f"/drafts/{draft_id}").json()["variants"][0]["subject"] == TEA * 150
 
 
 def test_a_bulk_comment_tells_its_limit_as_a_draft_s_comment_does(client, engine):
@@ -80,22 +79,21 @@ def test_a_bulk_comment_tells_its_limit_as_a_draft_s_comment_does(client, engine
 @pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
-def test_a_bulk_comment_of_emoji_is_counted_and_limited_as_the_server_counts_it(client, engine, live_server, api_key):
-    from playwright.sync_api import expect, sync_playwright
+def test_a_bulk_comment_of_emoji_is_counted_and_limited_as_the_server_counts_it(
+    client, engine, live_server, api_key, browser
+):
+    from playwright.sync_api import expect
 
     from tests.service.test_campaign_forms_after_the_session_ended import two_pending_drafts
 
     campaign_id = two_pending_drafts(client, engine)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = _logged_in(browser, live_server, api_key)
-        page.goto(f"{live_server}/review/campaigns/{campaign_id}")
-        comment = page.locator("#approve-pending input[name=comment]")
-        comment.click()
-        page.keyboard.insert_text(TEA * 5001)
-        expect(page.locator("#approve-pending-comment-length .length-count")).to_have_text("5000")
-        assert comment.evaluate("field => Array.from(field.value).length") == 5000  # not cut at 2,500
-        browser.close()
+    page = _logged_in(browser, live_server, api_key)
+    page.goto(f"{live_server}/review/campaigns/{campaign_id}")
+    comment = page.locator("#approve-pending input[name=comment]")
+    comment.click()
+    page.keyboard.insert_text(TEA * 5001)
+    expect(page.locator("#approve-pending-comment-length .length-count")).to_have_text("5000")
+    assert comment.evaluate("field => Array.from(field.value).length") == 5000  # not cut at 2,500
 
 
 def test_the_login_s_name_has_room_for_its_limit_in_characters(client):
@@ -109,22 +107,19 @@ def test_the_login_s_name_has_room_for_its_limit_in_characters(client):
 @pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
-def test_a_name_of_emoji_is_limited_as_the_server_counts_it(client, live_server, api_key):
+def test_a_name_of_emoji_is_limited_as_the_server_counts_it(client, live_server, api_key, browser):
     """A name of 60 emoji, within the 100 characters the server takes, was cut to 50 as it was typed."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page()
-        page.goto(f"{live_server}/review/login")
-        name = page.locator("#reviewer")
-        name.click()
-        page.keyboard.insert_text(TEA * 101)
-        assert name.evaluate("field => Array.from(field.value).length") == 100  # cut at the limit, as counted
-        name.select_text()
-        page.keyboard.insert_text(TEA * 60)
-        expect(name).to_have_value(TEA * 60)  # none cut
-        page.fill("#api_key", api_key)
-        page.click("button[type=submit]")
-        expect(page.locator("#signed-in-as bdi")).to_have_text(TEA * 60)  # the server took it whole
-        browser.close()
+    page = browser.new_page()
+    page.goto(f"{live_server}/review/login")
+    name = page.locator("#reviewer")
+    name.click()
+    page.keyboard.insert_text(TEA * 101)
+    assert name.evaluate("field => Array.from(field.value).length") == 100  # cut at the limit, as counted
+    name.select_text()
+    page.keyboard.insert_text(TEA * 60)
+    expect(name).to_have_value(TEA * 60)  # none cut
+    page.fill("#api_key", api_key)
+    page.click("button[type=submit]")
+    expect(page.locator("#signed-in-as bdi")).to_have_text(TEA * 60)  # the server took it whole

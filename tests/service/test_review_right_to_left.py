@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.service.conftest import CHROMIUM, CHROMIUM_FLAGS
+from tests.service.conftest import CHROMIUM
 from tests.service.test_review_page_audit import _flagged_draft
 
 REVIEWER = "דנה כהן"
@@ -94,41 +94,36 @@ def test_every_field_a_person_types_in_takes_the_direction_of_its_text(client, e
 @pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
-def test_a_right_to_left_comment_keeps_its_punctuation_where_it_ends(client, engine, live_server, api_key):
+def test_a_right_to_left_comment_keeps_its_punctuation_where_it_ends(client, engine, live_server, api_key, browser):
     """In the history line "… by דנה כהן: מעולה, לשלוח!", the comment's "!" ends it, on its left as Hebrew runs:
     unisolated, it took the left-to-right line's direction and was drawn on the far right, after the sentence."""
-    from playwright.sync_api import sync_playwright
-
     draft_id = _rtl_draft(client, engine)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 2400, "height": 900})  # the history line on one line
-        page.goto(f"{live_server}/review/login")
-        page.fill("#reviewer", REVIEWER)
-        page.fill("#api_key", api_key)
-        page.click("button[type=submit]")
-        page.goto(f"{live_server}/review/drafts/{draft_id}")
-        page.get_by_label("Why reject?", exact=True).fill(COMMENT)
-        page.click("#reject")
-        page.wait_for_selector("#reopen-form")
-        # where the comment's "!" and its first letter are drawn in the history's line
-        ends, begins, on_one_line = page.evaluate(
-            """comment => {
-                const item = [...document.querySelectorAll('li')].find(li => li.textContent.includes(comment));
-                const walker = document.createTreeWalker(item, NodeFilter.SHOW_TEXT);
-                for (let node; (node = walker.nextNode());) {
-                    const at = node.data.indexOf(comment);
-                    if (at < 0) { continue; }
-                    const box = offset => { const range = document.createRange(); range.setStart(node, offset);
-                        range.setEnd(node, offset + 1); return range.getBoundingClientRect(); };
-                    const ends = box(at + comment.length - 1), begins = box(at);
-                    return [ends.left, begins.left, ends.top === begins.top];
-                }
-            }""",
-            COMMENT,
-        )
-        assert on_one_line and ends < begins  # the "!" on the comment's left, where a right-to-left sentence ends
-        typed = page.get_by_label("Why?", exact=True)
-        typed.fill(COMMENT)
-        assert typed.evaluate("field => field.matches(':dir(rtl)')")  # the field runs as its text does
-        browser.close()
+    page = browser.new_page(viewport={"width": 2400, "height": 900})  # the history line on one line
+    page.goto(f"{live_server}/review/login")
+    page.fill("#reviewer", REVIEWER)
+    page.fill("#api_key", api_key)
+    page.click("button[type=submit]")
+    page.goto(f"{live_server}/review/drafts/{draft_id}")
+    page.get_by_label("Why reject?", exact=True).fill(COMMENT)
+    page.click("#reject")
+    page.wait_for_selector("#reopen-form")
+    # where the comment's "!" and its first letter are drawn in the history's line
+    ends, begins, on_one_line = page.evaluate(
+        """comment => {
+            const item = [...document.querySelectorAll('li')].find(li => li.textContent.includes(comment));
+            const walker = document.createTreeWalker(item, NodeFilter.SHOW_TEXT);
+            for (let node; (node = walker.nextNode());) {
+                const at = node.data.indexOf(comment);
+                if (at < 0) { continue; }
+                const box = offset => { const range = document.createRange(); range.setStart(node, offset);
+                    range.setEnd(node, offset + 1); return range.getBoundingClientRect(); };
+                const ends = box(at + comment.length - 1), begins = box(at);
+                return [ends.left, begins.left, ends.top === begins.top];
+            }
+        }""",
+        COMMENT,
+    )
+    assert on_one_line and ends < begins  # the "!" on the comment's left, where a right-to-left sentence ends
+    typed = page.get_by_label("Why?", exact=True)
+    typed.fill(COMMENT)
+    assert typed.evaluate("field => field.matches(':dir(rtl)')")  # the field runs as its text does
