@@ -14,15 +14,28 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
 def _campaign_of_two(engine, demo_files) -> int:
-    """A trained shop with one generated campaign of two drafts, as `make run` leaves it; its id."""
-    from service.pipeline.campaign_runs import create_and_generate
-    from tests.service.conftest import trained_in_process
+    """A trained shop with one generated campaign of two drafts, as `make run` leaves it; its id. It is generated once
+    for each set of settings (the model's among them) and copied into the later tests' databases, as a trained shop
+    is (tests.service.conftest._trained_once): generating it took 1-3 s of CPU, for each of some 25 browser tests."""
+    import os
 
-    trained_in_process(engine, demo_files)
-    summary = create_and_generate(
-        engine, campaign_type="cross_sell", brand="hearth", limit=2, name="Browser test", audience_query=None
-    )
-    return summary.campaign_id
+    from sqlalchemy import select
+
+    from service.db.models import Campaign
+    from service.db.session import session_scope
+    from service.pipeline.campaign_runs import create_and_generate
+    from tests.service.conftest import _trained_once, trained_in_process
+
+    def generated() -> None:
+        trained_in_process(engine, demo_files)
+        create_and_generate(
+            engine, campaign_type="cross_sell", brand="hearth", limit=2, name="Browser test", audience_query=None
+        )
+
+    model = tuple(sorted((name, value) for name, value in os.environ.items() if name.startswith("TAILOR_LLM_")))
+    _trained_once(engine, ("campaign of two", model), demo_files, generated)
+    with session_scope(engine) as session:
+        return session.scalars(select(Campaign.id).where(Campaign.name == "Browser test")).one()
 
 
 @pytest.fixture
