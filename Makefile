@@ -42,7 +42,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # The second part collects only the files that mark a test `llm` (7 of 255: 7-9 CPU-s instead of 11-15 with the
 # bytecode the first part wrote, in the part that runs alone); were none found, it would collect every file, as before.
 WORKERS ?= 3
-LLM_TEST_FILES := $(shell grep -rlE 'mark\.llm' tests --include='test_*.py' | LC_ALL=C sort)
+LLM_TEST_FILES = $(shell grep -rlE 'mark\.llm' tests --include='test_*.py' | LC_ALL=C sort)
 test: $(STAMP) browser
 	$(BIN)/pytest -q -n $(WORKERS) --dist worksteal -m "not llm"; parallel=$$?; \
 	$(BIN)/pytest -q -m llm $(LLM_TEST_FILES); alone=$$?; \
