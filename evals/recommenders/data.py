@@ -102,9 +102,9 @@ def groceries() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def demo(n_customers: int = 3000) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from service.demo import generate_demo_store
-
-    store = generate_demo_store(seed=7, n_customers=n_customers)
+    # generated once per process and copied (`datasets.demo_store`), as the other data sets are read: the exposure
+    # eval and the lineup's run on the quick shop each generated it again (2.8 CPU-s for 500 customers)
+    store = datasets.demo_store(seed=7, n_customers=n_customers)
     orders = store.orders
     interactions = orders[
         [
