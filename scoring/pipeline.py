@@ -10,7 +10,7 @@ import pandas as pd
 from scoring.base import Scorer
 from scoring.engagement import EngagementModel
 from scoring.prior import COMPARED_WITHIN, BlendedEngagement
-from scoring.selection import SelectionRules, rank_variants, select_variants
+from scoring.selection import SelectionRules, rank_variants, select_ranked
 
 
 @dataclass
@@ -84,5 +84,5 @@ def score_drafts(
                 if not np.isnan(shift):  # NaN: a subject the copy model cannot judge (not English)
                     reasons.append(_appeal_reason(shift))
     ranked = rank_variants(scored, rules, draft_column=draft_column)
-    drafts = select_variants(scored, rules, draft_column=draft_column, variant_column=variant_column)
+    drafts = select_ranked(ranked, rules, draft_column=draft_column, variant_column=variant_column)
     return ScoredDrafts(variants=ranked, drafts=drafts)

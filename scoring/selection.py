@@ -67,7 +67,23 @@ def select_variants(
     """One row per draft (indexed by draft id): ``chosen_variant``, its predictions and value, ``flagged``
     and ``flag_reasons`` (a list of sentences for the reviewer)."""
     require_columns(variants, [variant_column], "variants")
-    ranked = rank_variants(variants, rules, draft_column=draft_column)
+    return select_ranked(
+        rank_variants(variants, rules, draft_column=draft_column),
+        rules,
+        draft_column=draft_column,
+        variant_column=variant_column,
+    )
+
+
+def select_ranked(
+    ranked: pd.DataFrame,
+    rules: SelectionRules = SelectionRules(),
+    *,
+    draft_column: str = "draft_id",
+    variant_column: str = "variant_id",
+) -> pd.DataFrame:
+    """:func:`select_variants` of variants :func:`rank_variants` ranked already (under the same ``rules``)."""
+    require_columns(ranked, [variant_column], "variants")
     if ranked.empty:
         return _empty_selection(draft_column)
     # Whole-column work, drafts in the order they first appear; only the flagged drafts' sentences are built
