@@ -8,6 +8,7 @@ words before the unit that are not a number's end it.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -153,6 +154,13 @@ _OFF_AFTER = re.compile(
 def spelled_amounts(text: str) -> list[tuple[str, float, str]]:
     """Each amount or share ``text`` writes in words: as written, its value ("twenty percent", 20.0) and "share" or
     "money"; "half off" is a share of 50."""
+    return list(_spelled_amounts(text))
+
+
+# The texts a campaign's checks read repeat from customer to customer (a group's copy, the template's lines), and
+# reading one took a millisecond: each distinct text is read once.
+@functools.lru_cache(maxsize=4096)
+def _spelled_amounts(text: str) -> tuple[tuple[str, float, str], ...]:
     found: list[tuple[str, float, str]] = []
     for match in _BEFORE_UNIT.finditer(text):
         number: list[str] = []  # the words of the number, read from the unit backwards
@@ -182,4 +190,4 @@ def spelled_amounts(text: str) -> list[tuple[str, float, str]]:
             found.append((f"{' '.join(number)} {match['unit']}", value, kind))
     for match in _FRACTION_OFF.finditer(text):
         found.append((match.group(0).strip(), _FRACTIONS.get((match["number"] or "half").lower(), 50.0), "share"))
-    return found
+    return tuple(found)
