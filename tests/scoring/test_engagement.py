@@ -110,10 +110,12 @@ def test_contributions_keep_the_features_sparse_and_sum_each_column_s_pushes(fit
         pushes = pd.DataFrame((features - link.baseline) * link.pipeline[-1].coef_.ravel(), index=design.index)
         groups = [_source_column(name) for name in columns.get_feature_names_out()]
         expected = pushes.T.groupby(groups, sort=False).sum().T
-        step = link.pipeline.named_steps["columns"]
+        transform = engagement.transform_columns
         with monkeypatch.context() as patch:
             patch.setattr(
-                step, "transform", lambda frame, step=step: _DensifyingRefused(type(step).transform(step, frame))
+                engagement,
+                "transform_columns",
+                lambda step, frame, transform=transform: _DensifyingRefused(transform(step, frame)),
             )
             contributions = link.contributions(design)
         pd.testing.assert_frame_equal(contributions, expected, check_exact=False, rtol=1e-9, atol=1e-12)
@@ -141,13 +143,15 @@ def test_scoring_in_chunks_gives_the_same_predictions_and_reasons(fitted_engagem
     counts = {"open": 3, "click": 1, "conversion": 1}
     whole = fitted_engagement.predict(variants), fitted_engagement.reasons(variants, counts)
     rows_transformed = []
-    step = fitted_engagement.links["open"].pipeline.named_steps["columns"]
+    open_step = fitted_engagement.links["open"].pipeline.named_steps["columns"]
+    transform_columns = engagement.transform_columns
 
-    def transform(frame: pd.DataFrame):
-        rows_transformed.append(len(frame))
-        return type(step).transform(step, frame)
+    def transform(step, frame: pd.DataFrame):
+        if step is open_step:
+            rows_transformed.append(len(frame))
+        return transform_columns(step, frame)
 
-    monkeypatch.setattr(step, "transform", transform)
+    monkeypatch.setattr(engagement, "transform_columns", transform)
     monkeypatch.setattr(engagement, "CHUNK_ROWS", 7)
     pd.testing.assert_frame_equal(fitted_engagement.predict(variants), whole[0])
     pd.testing.assert_series_equal(fitted_engagement.reasons(variants, counts), whole[1])
@@ -327,13 +331,13 @@ def test_assessing_gives_the_predictions_and_reasons_from_one_transform_per_link
     counts = {"open": 3, "click": 1, "conversion": 1}
     expected = fitted_engagement.predict(variants), fitted_engagement.reasons(variants, counts)
     transforms = []
-    for name, link in fitted_engagement.links.items():
-        step = link.pipeline.named_steps["columns"]
-        monkeypatch.setattr(
-            step,
-            "transform",
-            lambda frame, step=step, name=name: transforms.append(name) or type(step).transform(step, frame),
-        )
+    names = {id(link.pipeline.named_steps["columns"]): name for name, link in fitted_engagement.links.items()}
+    transform_columns = engagement.transform_columns
+    monkeypatch.setattr(
+        engagement,
+        "transform_columns",
+        lambda step, frame: transforms.append(names[id(step)]) or transform_columns(step, frame),
+    )
     predictions, reasons = fitted_engagement.assess(variants, counts)
     pd.testing.assert_frame_equal(predictions, expected[0])
     pd.testing.assert_series_equal(reasons, expected[1])
@@ -378,3 +382,21 @@ def test_a_reason_about_a_segment_a_send_file_left_empty_names_it_unknown():
     """An imported send whose file named no segment gave the reason "the  segment"."""
     assert _reason_words("segment", "", "") == "the unknown segment"
     assert _reason_words("segment", "no_orders", "") == "the no orders segment"
+
+
+def test_a_link_s_features_are_its_column_transformer_s_entry_for_entry(fitted_engagement, sends):
+    """``Link.features`` does the column transformer's work without its checks: the same matrix, down to the order
+    of each row's entries (a model sums them in that order), with unknown categories, unknown n-grams and a missing
+    value among the rows."""
+    variants = _variants(sends.head(300)).reset_index(drop=True)
+    variants.loc[::7, "segment"] = "never seen"
+    variants.loc[::5, "subject"] = "zqxv wvkj"
+    variants.loc[::3, "locale"] = None
+    variants.loc[::11, "n_products"] = 60
+    design = fitted_engagement._design(variants)
+    for link in fitted_engagement.links.values():
+        expected = sparse.csr_matrix(link.pipeline[:-1].transform(design))
+        features = link.features(design)
+        assert features.shape == expected.shape and features.dtype == expected.dtype
+        for part in ("indptr", "indices", "data"):
+            np.testing.assert_array_equal(getattr(features, part), getattr(expected, part))
