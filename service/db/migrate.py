@@ -104,7 +104,7 @@ def downgrade_problem(engine: Engine, revision: str) -> str | None:
     """Why the database cannot be moved back to ``revision``, in words for the person who asked, or None: it is not
     one of this version's revisions, or not below the database's. A database at a revision this version does not
     know is left to the downgrade to refuse (a newer version migrated it)."""
-    script = ScriptDirectory.from_config(alembic_config(engine))
+    script = _migrations()
     ordered = ["base", *reversed([script_revision.revision for script_revision in script.walk_revisions()])]
     current = _current(engine) or "base"
     if revision not in ordered:
@@ -164,7 +164,7 @@ def _undone_if_stopped(engine: Engine, revision: str) -> Iterator[None]:
 
 def _pending(engine: Engine, revision: str) -> bool:
     """Whether the database is not at ``revision`` yet (a start with nothing to migrate copies nothing)."""
-    script = ScriptDirectory.from_config(alembic_config(engine))
+    script = _migrations()
     target = script.as_revision_number(revision)
     wanted = set(target) if isinstance(target, tuple) else {target}
     with engine.connect() as connection:
