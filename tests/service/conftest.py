@@ -105,8 +105,12 @@ def trained_in_process(engine, demo_files) -> None:
 _TRAINED_SHOPS: dict[tuple, Path] = {}
 _TRAINED_ROOT = Path(tempfile.mkdtemp(prefix="tailor-trained-shops-"))
 atexit.register(shutil.rmtree, _TRAINED_ROOT, ignore_errors=True)
-# Settings that neither an import nor a training reads: tests that differ only in them share a trained shop.
-_NOT_READ_BY_TRAINING = ("TAILOR_HOME", "TAILOR_LLM_", "TAILOR_SMTP_", "TAILOR_CAMPAIGN_")
+# Settings that neither an import nor a training reads: tests that differ only in them share a trained shop. The
+# public address and tracking are read by sending, unsubscribe links and the review page (service.pipeline.sending,
+# service.signed_links, service.tracking), never by service.importing or service.pipeline.training.
+_NOT_READ_BY_TRAINING = (
+    "TAILOR_HOME", "TAILOR_LLM_", "TAILOR_SMTP_", "TAILOR_CAMPAIGN_", "TAILOR_PUBLIC_", "TAILOR_TRACK_",
+)  # fmt: skip
 # What a test's empty database holds of its own, kept over a copied shop: the API key its client sends.
 _KEPT_TABLES = ("api_keys",)
 
