@@ -67,6 +67,11 @@ class OrderHistory:
             return to_orders(self._lines[self._lines["timestamp"] < cutoff])
         return self._orders[self._orders["day"] < cutoff].drop(columns="day").reset_index(drop=True)
 
+    def customers_before(self, cutoff: pd.Timestamp) -> pd.Index:
+        """The customers with an order before ``cutoff``, in the order of ``features_at``'s rows."""
+        orders = self.whole_orders_before(cutoff)
+        return self._ids(pd.Index(np.unique(orders["customer_id"].to_numpy()), name="customer_id"))
+
     def features_at(self, cutoff: pd.Timestamp) -> pd.DataFrame:
         """One row per customer with an order before ``cutoff``, from the orders before it (no look-ahead)."""
         cutoff = pd.Timestamp(cutoff)

@@ -38,6 +38,21 @@ def test_a_small_shops_level_follows_the_churn_it_saw_a_year_earlier():
     assert ChurnModel()._season_shift(then.head(49)) == 0.0
 
 
+def test_a_small_shop_takes_features_at_the_cutoff_a_year_back_only_for_the_model_of_all_of_them(shop_orders):
+    """A small shop's model reads, of its training snapshots, their count, their churn and the BG/NBD features at
+    the cutoff a year back: it takes features there only, and is the model the whole training frame gives."""
+    lines = validate_orders(shop_orders)
+    model = ChurnModel(small_shop_rows=10_000_000)
+    heard = []
+    risk = model.fit_predict(lines, AS_OF, customer_features(lines, AS_OF, 90), lambda *told: heard.append(told))
+    training = model.training_frame(lines[lines["timestamp"] < AS_OF], AS_OF)
+    assert model.kind_ == "bgnbd" and training["cutoff_number"].max() >= model._year_ago()
+    assert model.season_shift_ == ChurnModel()._season_shift(training) != 0.0
+    assert (model.training_rows_, model.base_rate_) == (len(training), training["churned"].mean())
+    assert [told[:2] for told in heard] == [(n, training["cutoff_number"].max() + 1) for n in range(1, len(heard) + 1)]
+    assert risk.between(0, 1).all()
+
+
 def test_a_big_shop_learns_from_the_snapshots_of_a_seeded_sample_of_customers(shop_orders):
     """Fitting stays bounded: beyond ``max_customers`` the snapshots are those of a random, seeded sample. With
     the cap above the shop's customers, the model is the one fitted without a cap."""

@@ -45,6 +45,8 @@ def test_features_at_a_cutoff_are_those_of_the_lines_before_it(order_across_midn
     before = OrderHistory(lines[lines["timestamp"] < cutoff], HORIZON).features_at(cutoff)
     pd.testing.assert_frame_equal(whole, before, check_exact=True)
     assert len(whole) > 50 and whole.notna().any().all()
+    # The churn model counts and labels a small shop's snapshots by these customers, without their features.
+    pd.testing.assert_index_equal(OrderHistory(lines, HORIZON).customers_before(cutoff), whole.index, exact=True)
 
 
 def test_a_product_bought_again_at_the_cutoff_is_not_known_to_bring_its_buyers_back():
