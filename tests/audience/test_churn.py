@@ -11,9 +11,18 @@ from audience.orders import validate_orders
 from tests.audience.conftest import AS_OF
 
 
-def test_boosted_risk_keeps_the_trees_mean_and_the_blend_ranking(shop_orders):
+@pytest.fixture(scope="module")
+def boosted(shop_orders) -> ChurnModel:
+    """The trees fitted on the simulated shop with its customers' features at the as-of day, once for the tests
+    that only read the model (each fit took 5-9 s of CPU); ``fit`` taking those features itself is
+    tests.audience.test_profiles' model."""
     lines = validate_orders(shop_orders)
-    model = ChurnModel(small_shop_rows=0).fit(lines, AS_OF)
+    return ChurnModel(small_shop_rows=0).fit(lines, AS_OF, customer_features(lines, AS_OF, 90))
+
+
+def test_boosted_risk_keeps_the_trees_mean_and_the_blend_ranking(shop_orders, boosted):
+    lines = validate_orders(shop_orders)
+    model = boosted
     assert model.kind_ == "boosted_trees"
     features = customer_features(lines, AS_OF, model.horizon_days)
     risk = model.predict_features(features)
@@ -82,12 +91,17 @@ def test_a_big_shop_learns_from_the_snapshots_of_a_seeded_sample_of_customers(sh
 
 
 @pytest.mark.parametrize("small_shop_rows", [0, 10_000_000])
-def test_fit_predict_gives_the_risks_of_fit_then_predict_features_to_the_last_bit(shop_orders, small_shop_rows):
+def test_fit_predict_gives_the_risks_of_fit_then_predict_features_to_the_last_bit(
+    request, shop_orders, small_shop_rows
+):
     """fit_predict takes the trees' log-odds of the as-of customers once (fit used to take them twice, then
     predict_features a third time); the risks are the same, for the trees and for a small shop's BG/NBD."""
     lines = validate_orders(shop_orders)
     features = customer_features(lines, AS_OF, 90)
-    fitted = ChurnModel(small_shop_rows=small_shop_rows).fit(lines, AS_OF, features)
+    if small_shop_rows == 0:  # the trees fitted so, shared with the test above
+        fitted = request.getfixturevalue("boosted")
+    else:
+        fitted = ChurnModel(small_shop_rows=small_shop_rows).fit(lines, AS_OF, features)
     model = ChurnModel(small_shop_rows=small_shop_rows)
     risk = model.fit_predict(lines, AS_OF, features)
     assert model.kind_ == fitted.kind_ == ("boosted_trees" if small_shop_rows == 0 else "bgnbd")
