@@ -251,6 +251,8 @@ class ChurnModel:
         """Log-odds that would have set BG/NBD's mean P(no purchase) to the churn the shop saw a year earlier, at
         the training cutoff nearest that day (the same season); 0 without enough customers then."""
         then = training[training.cutoff_number == self._year_ago()]
+        if len(then) < MIN_SEASON_ROWS:  # too few then, or none: a history shorter than a year has no such cutoff,
+            return 0.0  # and a small shop's snapshots have features only there (``_fit``)
         risk = np.asarray(p_no_purchase(then["bgnbd_p_alive"], then["bgnbd_expected"]), dtype=float)
         known = np.isfinite(risk)
         if known.sum() < MIN_SEASON_ROWS:

@@ -62,6 +62,18 @@ def test_a_small_shop_takes_features_at_the_cutoff_a_year_back_only_for_the_mode
     assert risk.between(0, 1).all()
 
 
+def test_a_small_shop_with_less_than_a_year_of_orders_has_no_season_shift(shop_orders):
+    """With orders for less than a year, no training cutoff lies a year back: the season shift is 0, as when too
+    few customers had history then (its features, taken at that cutoff only, were asked of none and missed)."""
+    lines = validate_orders(shop_orders)
+    lines = lines[lines["timestamp"] >= AS_OF - pd.Timedelta(days=300)]
+    model = ChurnModel(small_shop_rows=10_000_000)
+    risk = model.fit_predict(lines, AS_OF, customer_features(lines, AS_OF, 90))
+    training = model.training_frame(lines[lines["timestamp"] < AS_OF], AS_OF)
+    assert model.kind_ == "bgnbd" and training["cutoff_number"].max() < model._year_ago()
+    assert model.season_shift_ == 0.0 and risk.between(0, 1).all()
+
+
 def test_a_big_shop_learns_from_the_snapshots_of_a_seeded_sample_of_customers(shop_orders):
     """Fitting stays bounded: beyond ``max_customers`` the snapshots are those of a random, seeded sample. With
     the cap above the shop's customers, the model is the one fitted without a cap."""
