@@ -51,6 +51,16 @@ def shop_with_fake_campaign(engine, demo_files, monkeypatch):
     return _campaign_of_two(engine, demo_files)
 
 
+def _answer_next_dialog(page, asked: list[str], accept: bool) -> None:
+    """Accept or dismiss the next dialog ``page`` opens, its message added to ``asked``."""
+
+    def answer(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", answer)
+
+
 def _logged_in(browser, live_server: str, api_key: str, landing: str | None = None):
     """A page logged in to the review page, in ``browser`` (or a context of its, whose tabs share the login); with
     ``landing``, once the login has led on to that page of the server."""
@@ -290,12 +300,7 @@ def test_an_edit_not_saved_is_not_lost_without_a_word(shop_with_fake_campaign, l
     status = page.locator("#status").inner_text()
     page.locator(".card.selected input[name=subject]").fill("Typed, not saved")
     asked = []
-
-    def answer(dialog, accept: bool) -> None:
-        asked.append(dialog.message)
-        dialog.accept() if accept else dialog.dismiss()
-
-    page.once("dialog", lambda dialog: answer(dialog, accept=False))
+    _answer_next_dialog(page, asked, accept=False)
     page.click("#approve")
     assert asked and "not saved" in asked[0]
     expect(page.locator("#status")).to_have_text(status)  # nothing was sent: the person stays with the edit
@@ -325,19 +330,14 @@ def test_saving_one_variant_asks_before_losing_an_edit_typed_in_another(
     first.locator("input[name=subject]").fill("Typed into the first variant")
     second.locator("textarea[name=intro]").fill("Rewritten in the second variant, and saved.")
     asked = []
-
-    def answer(dialog, accept: bool) -> None:
-        asked.append(dialog.message)
-        dialog.accept() if accept else dialog.dismiss()
-
-    page.once("dialog", lambda dialog: answer(dialog, accept=False))
+    _answer_next_dialog(page, asked, accept=False)
     second.locator("button[name=save]").click()
     lost = "is not saved: it is lost if you go on. Go on without saving it?"
     assert asked == [f"Your edit of variant {first_label} {lost}"]
     expect(first.locator("input[name=subject]")).to_have_value("Typed into the first variant")  # still there
     expect(page.locator("#done")).to_have_count(0)  # and nothing was sent
 
-    page.once("dialog", lambda dialog: answer(dialog, accept=True))
+    _answer_next_dialog(page, asked, accept=True)
     first.locator("button[name=save]").click()  # asked of the second's intro, never of the form's own edit
     expect(page.locator("#done")).to_contain_text(f"Your edit of variant {first_label} is saved")
     expect(page.locator("form[action$='/edit'] input[name=subject]").nth(0)).to_have_value(
