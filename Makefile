@@ -39,13 +39,10 @@ unexport PYTHONDONTWRITEBYTECODE
 # modules the others had begun (their module fixtures set up again). Replayed on the 2026-12-06 profile's test times,
 # the module runs went from 284 to 260 (253 modules) and the last worker finished 4.7 s sooner (1,248 -> 1,244 s,
 # idle worker time 16.6 -> 2.5 s): the default left no long tail, and putting the slowest tests first helped neither.
-# The second part collects only the files that mark a test `llm` (7 of 255: 7-9 CPU-s instead of 11-15 with the
-# bytecode the first part wrote, in the part that runs alone); were none found, it would collect every file, as before.
 WORKERS ?= 3
-LLM_TEST_FILES = $(shell grep -rlE 'mark\.llm' tests --include='test_*.py' | LC_ALL=C sort)
 test: $(STAMP) browser
 	$(BIN)/pytest -q -n $(WORKERS) --dist worksteal -m "not llm"; parallel=$$?; \
-	$(BIN)/pytest -q -m llm $(LLM_TEST_FILES); alone=$$?; \
+	$(BIN)/pytest -q -m llm; alone=$$?; \
 	[ $$parallel -eq 0 ] && [ $$alone -eq 0 ]
 
 test-fast: $(STAMP)

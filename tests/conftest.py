@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import gc
 import os
-import re
 import shutil
 import socket
 import tempfile
@@ -49,28 +48,6 @@ def pytest_runtest_logfinish(nodeid, location):
         gc.unfreeze()
     gc.collect()
     gc.freeze()
-
-
-# `make test` runs the tests marked `llm` alone, collecting only the files it finds with `grep 'mark\.llm'`
-# (Makefile): a test marked otherwise (an alias of the mark, a mark added by a hook) would run in neither part.
-_LLM_MARK_WRITTEN = re.compile(r"mark\.llm")
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """Refuse a test marked ``llm`` whose file does not say ``mark.llm`` where `make test` looks for it."""
-    written: dict[Path, bool] = {}
-    for item in items:
-        if item.get_closest_marker("llm") is None:
-            continue
-        path = Path(item.path)
-        if path not in written:
-            written[path] = bool(_LLM_MARK_WRITTEN.search(path.read_text(encoding="utf-8")))
-        if not written[path]:
-            raise pytest.UsageError(
-                f"{item.nodeid} is marked llm, but its file does not say 'mark.llm', which `make test` looks for to "
-                "run it with the other LLM tests: mark it with pytest.mark.llm in its file"
-            )
 
 
 @pytest.fixture
