@@ -43,6 +43,11 @@ CATALOG = pd.DataFrame(
 )  # fmt: skip
 
 
+# CATALOG's rows by SKU, for approved_draft: indexing the frame again took 2.5-4 ms of CPU for each of the suite's
+# ~130 drafts, a dict lookup 0.002 ms (CATALOG is never changed in place: tests `assign` a copy of it)
+_CATALOG_BY_SKU = {row["sku"]: row for row in CATALOG.to_dict("records")}
+
+
 def new_campaign(client, brand: str = "hearth") -> int:
     body = {"name": "Send test", "brand": brand, "campaign_type": "cross_sell"}
     return client.post("/campaigns", json=body).json()["id"]
@@ -50,13 +55,14 @@ def new_campaign(client, brand: str = "hearth") -> int:
 
 def approved_draft(client, engine, campaign_id: int, external_id: str = "c1", skus: tuple[str, ...] = ()) -> int:
     """A draft of the campaign showing the catalog's products `skus` as they are now, approved through the API."""
-    shown = CATALOG.set_index("sku").loc[list(skus)]
+    shown = [(sku, _CATALOG_BY_SKU[sku]) for sku in skus]
     recommendations = [
         {
-            "rank": rank, "product_id": sku, "name": row["name"], "category": row.category, "price": float(row.price),
-            "currency": row.currency, "url": row.url, "description": "", "score": 1.0, "because_you_bought": [],
+            "rank": rank, "product_id": sku, "name": row["name"], "category": row["category"],
+            "price": float(row["price"]), "currency": row["currency"], "url": row["url"], "description": "",
+            "score": 1.0, "because_you_bought": [],
         }
-        for rank, (sku, row) in enumerate(shown.iterrows(), start=1)
+        for rank, (sku, row) in enumerate(shown, start=1)
     ]  # fmt: skip
     with session_scope(engine) as session:
         customer = session.scalar(select(Customer).where(Customer.external_id == external_id)) or Customer(
