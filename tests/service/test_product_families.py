@@ -14,9 +14,12 @@ from tests.service.conftest import generated_campaign, trained_shop, upload
 PRINTS = ("woodland", "strawberry", "apples", "baroque", "alphabet", "toys", "paisley", "retrospot", "doily", "owls")
 
 
-def _bags_shown(client, campaign_id: int) -> list[int]:
-    """How many jumbo bags each of the campaign's drafts shows."""
-    drafts = client.get(f"/campaigns/{campaign_id}/drafts", params={"limit": 500}).json()
+def _drafts(client, campaign_id: int) -> list[dict]:
+    return client.get(f"/campaigns/{campaign_id}/drafts", params={"limit": 500}).json()
+
+
+def _bags_shown(drafts: list[dict]) -> list[int]:
+    """How many jumbo bags each of the drafts shows."""
     return [sum(pick["name"].startswith("Jumbo bag") for pick in draft["recommendations"]) for draft in drafts]
 
 
@@ -40,9 +43,9 @@ def _shop_with_bags(client, demo_files, tmp_path, monkeypatch, categories: tuple
 def test_a_campaign_shows_no_more_of_one_family_than_the_setting_allows(client, demo_files, monkeypatch, tmp_path):
     _shop_with_bags(client, demo_files, tmp_path, monkeypatch)  # no category: none tells a product from another
 
-    shown_by_default = _bags_shown(client, generated_campaign(client, max_customers=60))
+    shown_by_default = _bags_shown(_drafts(client, generated_campaign(client, max_customers=60)))
     monkeypatch.setenv("TAILOR_CAMPAIGN_MAX_PRODUCTS_PER_FAMILY", "1")
-    shown_one_each = _bags_shown(client, generated_campaign(client, max_customers=60))
+    shown_one_each = _bags_shown(_drafts(client, generated_campaign(client, max_customers=60)))
 
     assert max(shown_by_default) == 2, shown_by_default  # two of the family where the default allows two
     assert max(shown_one_each) == 1 and len(shown_one_each) == len(shown_by_default), shown_one_each
@@ -57,9 +60,8 @@ def test_a_campaign_caps_the_uncategorised_products_of_a_partly_categorised_cata
     # two categories, for a few products: not the bags
     products = _shop_with_bags(client, demo_files, tmp_path, monkeypatch, categories=("Tea", "Coffee"))
 
-    campaign_id = generated_campaign(client, max_customers=60)
-    shown = _bags_shown(client, campaign_id)
-    drafts = client.get(f"/campaigns/{campaign_id}/drafts", params={"limit": 500}).json()
+    drafts = _drafts(client, generated_campaign(client, max_customers=60))  # read once: the bags and categories
+    shown = _bags_shown(drafts)
     category_of = dict(zip(products["name"], products["category"], strict=True))
     per_category = [
         max(
