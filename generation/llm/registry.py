@@ -22,6 +22,9 @@ class Endpoint:
     api_key: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     mock: Callable[[list[dict], dict], str] | None = None  # answers without a server (unit tests)
+    # A streamed call's mock answer comes in one piece (``generation.llm.gateway``); True: in litellm's own pieces of
+    # 3 characters, each costing litellm's whole handling of a stream (for a test of many pieces)
+    mock_in_small_pieces: bool = False
 
 
 EndpointFactory = Callable[[str, LLMSettings], Endpoint]

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from generation.errors import ModelOutputInvalid, ModelTimedOut, ModelUnavailable
-from generation.llm import Endpoint, complete_json, model_locales, names, register, resolve
+from generation.llm import Endpoint, complete_json, fake, model_locales, names, register, resolve
 from generation.llm.repair import close_truncated, loads_lenient
 from generation.settings import LLMSettings
 from tests.conftest import free_port
@@ -42,17 +42,50 @@ def test_fake_answers_schema_shaped_json_through_litellm():
     assert usage.completion_tokens > 0 and usage.seconds >= 0
 
 
+@register("fake_in_small_pieces")
+def _fake_in_small_pieces(model, settings):
+    """The fake as it answered before: its string streamed by litellm's mock in pieces of 3 characters."""
+    return Endpoint(model="openai/fake", api_key="fake", mock=fake.answer, mock_in_small_pieces=True)
+
+
+def test_the_fake_answer_is_streamed_through_the_gateway_and_counted_as_in_small_pieces(monkeypatch):
+    """A mock (the fake's) answers a streamed call in one piece (litellm streamed its string in 3-character pieces,
+    0.35 CPU-s an answer of 1,000 characters): it is still read from a stream, put together by litellm and its tokens
+    counted as a provider's stream is, the same answer and the same counts as in small pieces; not streamed, the
+    same too."""
+    from generation.llm import gateway
+
+    streams = []
+    read_stream = gateway.read_stream
+    monkeypatch.setattr(gateway, "read_stream", lambda *args: streams.append(read_stream(*args)) or streams[-1])
+    messages = [{"role": "system", "content": "Write an email."}, {"role": "user", "content": "About tea."}]
+    answer, usage = complete_json(messages, SCHEMA, LLMSettings(model="fake"))
+    in_pieces, usage_in_pieces = complete_json(messages, SCHEMA, LLMSettings(model="fake_in_small_pieces"))
+    one_piece, small_pieces = streams
+    assert answer == fake.example_for(SCHEMA) == in_pieces
+    assert [gateway._writes(piece) for piece in one_piece].count(True) == 1 and gateway._was_streamed(one_piece)
+    assert [gateway._writes(piece) for piece in small_pieces].count(True) > 10
+    assert one_piece[-1].usage.completion_tokens == usage.completion_tokens  # litellm's last piece counts them
+    assert (usage.prompt_tokens, usage.completion_tokens) == (
+        usage_in_pieces.prompt_tokens,
+        usage_in_pieces.completion_tokens,
+    )
+    assert usage.prompt_tokens > 0 and usage.completion_tokens > 0
+    unstreamed, _ = complete_json(messages, SCHEMA, LLMSettings(model="fake", stream=False))
+    assert unstreamed == answer and len(streams) == 2
+
+
 @register("rambler")
 def _rambler(model, settings):
     return Endpoint(model="openai/rambler", api_key="x", mock=lambda m, s: "I think the best email would be")
 
 
-LOOPED = '{"subject": "' + "tea" * 150 + '", "tags": ["a", "b"]}'  # 3-character pieces, as litellm's mock streams
+LOOPED = '{"subject": "' + "tea" * 150 + '", "tags": ["a", "b"]}'  # pieces of 3 characters, as litellm's mock streams
 
 
 @register("looper")
 def _looper(model, settings):
-    return Endpoint(model="openai/looper", api_key="x", mock=lambda m, s: LOOPED)
+    return Endpoint(model="openai/looper", api_key="x", mock=lambda m, s: LOOPED, mock_in_small_pieces=True)
 
 
 def test_an_answer_looping_on_a_word_is_an_answer_not_a_provider_error():
