@@ -50,6 +50,17 @@ class OrderHistory:
         self._orders = order_days(self._lines)
         self._orders_span_days = self._orders.duplicated(["customer_id", "order_id"]).any()
         self._days = purchase_days(self._lines)
+        # For the cutoffs' customers and labels, which the churn model takes at every cutoff (twice on a small
+        # shop's path): each customer's first order (its day; its first line's time when orders span days, as
+        # ``whole_orders_before`` then rolls up the lines) and the purchase days as arrays, compared without a
+        # frame filtered each time.
+        first = (
+            self._lines.groupby("customer_id", sort=True)["timestamp"].min()
+            if self._orders_span_days
+            else (self._orders.groupby("customer_id", sort=True)["day"].min())
+        )
+        self._first_seen = first.to_numpy()
+        self._day_codes, self._day_values = self._days["customer_id"].to_numpy(), self._days["day"].to_numpy()
         self._products = None
         if "product_id" in lines.columns:
             bought = pd.DataFrame(
@@ -60,6 +71,11 @@ class OrderHistory:
             buying_days["next_day"] = buying_days.groupby("customer_id")["day"].shift(-1)
             self._products = bought.merge(buying_days, on=["customer_id", "day"])
             self._first_bought = bought.groupby(["customer_id", "product_id"])["day"].min()
+            # the lines' columns as arrays, and a key per customer's product, for the features at each cutoff
+            self._product_columns = {name: self._products[name].to_numpy() for name in self._products.columns}
+            n_products = int(bought["product_id"].max()) + 1 if len(bought) else 1
+            self._product_keys = self._product_columns["customer_id"] * n_products + self._product_columns["product_id"]
+            self._n_products = n_products
 
     def whole_orders_before(self, cutoff: pd.Timestamp) -> pd.DataFrame:
         """:func:`audience.orders.to_orders` of the lines before ``cutoff``."""
@@ -69,8 +85,8 @@ class OrderHistory:
 
     def customers_before(self, cutoff: pd.Timestamp) -> pd.Index:
         """The customers with an order before ``cutoff``, in the order of ``features_at``'s rows."""
-        orders = self.whole_orders_before(cutoff)
-        return self._ids(pd.Index(np.unique(orders["customer_id"].to_numpy()), name="customer_id"))
+        codes = np.flatnonzero(self._first_seen < pd.Timestamp(cutoff).to_datetime64())
+        return self._ids(pd.Index(codes, name="customer_id"))
 
     def features_at(self, cutoff: pd.Timestamp) -> pd.DataFrame:
         """One row per customer with an order before ``cutoff``, from the orders before it (no look-ahead)."""
@@ -104,7 +120,9 @@ class OrderHistory:
             orders[(age_days >= horizon_days) & (age_days < 2 * horizon_days)]
             .groupby("customer_id").size().reindex(features.index, fill_value=0)
         )  # fmt: skip
-        features = features.join(_gap_features(orders))
+        days = self._days[self._day_values < cutoff.to_datetime64()]
+        # An order's day is its purchase day, but for an order across midnights: only its first day is its order's.
+        features = features.join(_gap_features(_order_days(orders) if self._orders_span_days else days))
         features["orders_per_year"] = features["orders"] / np.maximum(features["tenure_days"], 30) * 365
         features["overdue_ratio"] = features["recency_days"] / features["mean_gap_days"]
         season = cutoff.day_of_year / 365.25 * 2 * np.pi
@@ -113,13 +131,44 @@ class OrderHistory:
             first_bought = self._first_bought[self._first_bought < cutoff]
             bought_before = first_bought.groupby(level="customer_id").size()
             features["distinct_products"] = bought_before.reindex(features.index, fill_value=0)
-            products = self._products[self._products["day"] < cutoff]
-            products = products.assign(next_day=products["next_day"].where(products["next_day"] < cutoff))
-            features = features.join(_product_retention_features(products, cutoff, horizon_days))
-        days = self._days[self._days["day"] < cutoff]
+            features = features.join(self._product_retention_features(cutoff))
         features = features.join(_bgnbd_features(btyd_summary_of_days(days, cutoff), horizon_days))
         features.index = self._ids(features.index)
         return features.astype(float)
+
+    def _product_retention_features(self, cutoff: pd.Timestamp) -> pd.DataFrame:
+        """What a customer's products say about coming back: for each product, the share of its buyers who bought
+        again within the horizon after buying it (outcomes known before the cutoff: each customer's first line of
+        the product whose horizon ended by then, their next buying day counted only before it; shrunk toward the
+        shop's share with the weight of 20 buyers), averaged over the customer's last year of products and their
+        last order. Counted with arrays: the shares are counts of whole outcomes, the same in any order; the means
+        over each customer's lines are pandas' own, over the lines in their order."""
+        columns, horizon = self._product_columns, np.timedelta64(self.horizon_days, "D")
+        cut, day, next_day = cutoff.to_datetime64(), columns["day"], columns["next_day"]
+        before = day < cut
+        known = np.flatnonzero(before & (day + horizon <= cut))
+        rows = known[np.unique(self._product_keys[known], return_index=True)[1]]
+        outcome_known = next_day[rows] < cut  # a buying day on or after the cutoff is not known yet (NaT: none)
+        came_back = (outcome_known & (next_day[rows] - day[rows] <= horizon)).astype(float)
+        shop_share = float(came_back.mean()) if len(came_back) else 0.5
+        products = columns["product_id"][rows]
+        buyers = np.bincount(products, minlength=self._n_products)
+        returned = np.bincount(products, weights=came_back, minlength=self._n_products)
+        retention = np.full(self._n_products, shop_share)
+        bought = buyers > 0
+        retention[bought] = (returned[bought] + 20 * shop_share) / (buyers[bought] + 20)
+        recent = np.flatnonzero(before & (day >= (cutoff - pd.Timedelta(days=365)).to_datetime64()))
+        lines = pd.DataFrame(
+            {"customer_id": columns["customer_id"][recent], "day": day[recent],
+             "rate": retention[columns["product_id"][recent]]}
+        )  # fmt: skip
+        last_day = lines.groupby("customer_id")["day"].transform("max")
+        return pd.DataFrame(
+            {
+                "product_retention_mean": lines.groupby("customer_id")["rate"].mean(),
+                "product_retention_last_order": lines[lines["day"] == last_day].groupby("customer_id")["rate"].mean(),
+            }
+        )
 
     def _ids(self, codes: pd.Index) -> pd.Index:
         return pd.Index(self._customer_ids.take(codes.to_numpy()), name="customer_id")
@@ -129,18 +178,26 @@ class OrderHistory:
 
         Customers are matched by code: testing 15,000 ids against the strings of those who bought took 50 ms a
         cutoff (pandas' string ``isin`` makes a Python object of each), a sixth of the churn model's features."""
-        end = cutoff + pd.Timedelta(days=self.horizon_days)
-        future = self._days[(self._days["day"] >= cutoff) & (self._days["day"] < end)]
+        start = pd.Timestamp(cutoff)
+        end = (start + pd.Timedelta(days=self.horizon_days)).to_datetime64()
+        future = (self._day_values >= start.to_datetime64()) & (self._day_values < end)
         bought = np.zeros(len(self._customer_ids), dtype=bool)
-        bought[future["customer_id"].to_numpy()] = True
+        bought[self._day_codes[future]] = True
         codes = self._customer_ids.get_indexer(customers)
         came_back = (codes >= 0) & bought[codes]
         return pd.Series((~came_back).astype(int), index=customers, name="churned")
 
 
-def _gap_features(orders: pd.DataFrame) -> pd.DataFrame:
+def _order_days(orders: pd.DataFrame) -> pd.DataFrame:
+    """The days of ``orders`` (their timestamps' days) per customer, sorted as :func:`audience.orders.purchase_days`."""
     days = orders.assign(day=orders["timestamp"].dt.normalize())[["customer_id", "day"]].drop_duplicates()
-    days = days.sort_values(["customer_id", "day"])
+    return days.sort_values(["customer_id", "day"])
+
+
+def _gap_features(days: pd.DataFrame) -> pd.DataFrame:
+    """Gaps in days between a customer's order days (``days``: ``customer_id, day`` rows, once each, sorted by
+    customer and day)."""
+    days = days[["customer_id", "day"]].copy()
     days["gap"] = days.groupby("customer_id")["day"].diff().dt.days
     gaps = days.dropna(subset=["gap"]).groupby("customer_id")["gap"]
     frame = pd.DataFrame(
@@ -152,30 +209,6 @@ def _gap_features(orders: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return frame.reindex(days["customer_id"].unique())
-
-
-def _product_retention_features(products: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int) -> pd.DataFrame:
-    """What a customer's products say about coming back: for each product, the share of its buyers who bought
-    again within the horizon after buying it (outcomes known before the cutoff, shrunk toward the shop's share
-    with the weight of 20 buyers), averaged over the customer's last year of products and their last order.
-    ``products`` has a row per line before the cutoff (``customer_id, product_id, day``) and the customer's
-    ``next_day`` of buying before the cutoff (NaT for none)."""
-    known = products[products["day"] + pd.Timedelta(days=horizon_days) <= cutoff].drop_duplicates(
-        ["customer_id", "product_id"]
-    )
-    came_back = ((known["next_day"] - known["day"]).dt.days <= horizon_days).astype(float)
-    shop_share = float(came_back.mean()) if len(came_back) else 0.5
-    by_product = came_back.groupby(known["product_id"]).agg(["sum", "count"])
-    retention = (by_product["sum"] + 20 * shop_share) / (by_product["count"] + 20)
-    recent = products[products["day"] >= cutoff - pd.Timedelta(days=365)]
-    recent = recent.assign(rate=recent["product_id"].map(retention).fillna(shop_share).astype(float))
-    last_day = recent.groupby("customer_id")["day"].transform("max")
-    return pd.DataFrame(
-        {
-            "product_retention_mean": recent.groupby("customer_id")["rate"].mean(),
-            "product_retention_last_order": recent[recent["day"] == last_day].groupby("customer_id")["rate"].mean(),
-        }
-    )
 
 
 def _bgnbd_features(summary: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
