@@ -170,6 +170,13 @@ class OrderHistory:
             }
         )
 
+    def btyd_summary(self, cutoff: pd.Timestamp) -> pd.DataFrame:
+        """:func:`audience.orders.btyd_summary` of the lines before ``cutoff`` (a midnight), from the purchase days."""
+        cutoff = pd.Timestamp(cutoff)
+        summary = btyd_summary_of_days(self._days[self._day_values < cutoff.to_datetime64()], cutoff)
+        summary.index = self._ids(summary.index)
+        return summary
+
     def _ids(self, codes: pd.Index) -> pd.Index:
         return pd.Index(self._customer_ids.take(codes.to_numpy()), name="customer_id")
 

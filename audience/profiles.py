@@ -18,11 +18,11 @@ from audience.bgnbd import BetaGeoModel, p_no_purchase
 from audience.churn import ChurnModel
 from audience.clusters import cluster_customers
 from audience.errors import AudienceError
-from audience.features import customer_features
+from audience.features import OrderHistory
 from audience.gamma_gamma import GammaGammaModel
 from audience.mix import mix_features
 from audience.next_purchase import next_purchase_dates
-from audience.orders import RETURNED_WHOLE, as_timestamp, btyd_summary, orders_before
+from audience.orders import RETURNED_WHOLE, as_timestamp, orders_before
 from audience.progress import Progress
 from audience.returns import LEAST_SPEND
 from audience.rfm import rfm_of_lines
@@ -84,7 +84,9 @@ def build_profiles(
     profiles = rfm_of_lines(lines, end)
     fallbacks: list[str] = []
     step("BG/NBD and Gamma-Gamma")
-    summary = btyd_summary(lines, end).reindex(profiles.index)
+    # Rolled up once for the BTYD summary, the features at the as-of day and the churn model's past days.
+    history = OrderHistory(lines, horizon_days)
+    summary = history.btyd_summary(end).reindex(profiles.index)
     args = (summary["frequency"], summary["recency"], summary["T"])
     try:
         bgnbd = BetaGeoModel(penalizer=1e-3).fit(*args)
@@ -117,10 +119,10 @@ def build_profiles(
     profiles["clv"] = profiles["expected_purchases"] * order_value
 
     step("features")
-    features = customer_features(lines, end, horizon_days).reindex(profiles.index)
+    features = history.features_at(end).reindex(profiles.index)
     try:
         churn = ChurnModel(horizon_days=horizon_days, threads=threads, **PROFILE_CHURN_MODEL)
-        profiles["churn_risk"] = churn.fit_predict(lines, end, features, step.churn).to_numpy()
+        profiles["churn_risk"] = churn.fit_predict(lines, end, features, step.churn, history).to_numpy()
         profiles.attrs["churn_model"] = churn.kind_
     except AudienceError as error:
         if purchase_model != "no model":

@@ -64,12 +64,16 @@ def quintile_score(values: pd.Series, higher_is_better: bool = True) -> pd.Serie
 
 
 def assign_segments(r_score: pd.Series, f_score: pd.Series) -> pd.Series:
-    segment = pd.Series(pd.NA, index=r_score.index, dtype="object")
+    """The first rule's segment whose score ranges hold a customer's scores, else hibernating (rules matched on
+    arrays: a Series set per rule took a sixth of a small shop's RFM time)."""
+    r, f = r_score.to_numpy(), f_score.to_numpy()
+    segment = np.full(len(r), None, dtype=object)
     for rule in segment_rules():
         (r_low, r_high), (f_low, f_high) = rule["r"], rule["f"]
-        hit = segment.isna() & r_score.between(r_low, r_high) & f_score.between(f_low, f_high)
+        hit = (segment == None) & (r >= r_low) & (r <= r_high) & (f >= f_low) & (f <= f_high)  # noqa: E711
         segment[hit] = rule["name"]
-    return segment.fillna("hibernating")
+    segment[segment == None] = "hibernating"  # noqa: E711
+    return pd.Series(segment, index=r_score.index, dtype="object")
 
 
 def rfm_table(orders: pd.DataFrame, as_of: date | str | pd.Timestamp) -> pd.DataFrame:
