@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from audience.churn import ChurnModel
-from audience.features import customer_features
+from audience.features import OrderHistory, customer_features
 from audience.orders import validate_orders
 from tests.audience.conftest import AS_OF
 
@@ -107,15 +107,18 @@ def test_fit_predict_gives_the_risks_of_fit_then_predict_features_to_the_last_bi
     request, shop_orders, small_shop_rows
 ):
     """fit_predict takes the trees' log-odds of the as-of customers once (fit used to take them twice, then
-    predict_features a third time); the risks are the same, for the trees and for a small shop's BG/NBD."""
+    predict_features a third time); the risks are the same, for the trees and for a small shop's BG/NBD. Given the
+    order history the as-of features came from (as build_profiles gives it, not to roll the lines up again), its
+    past days are those fit rolls up itself."""
     lines = validate_orders(shop_orders)
+    assert (lines["timestamp"] < AS_OF).all()  # else the history is not of the lines the model learns from
     features = customer_features(lines, AS_OF, 90)
     if small_shop_rows == 0:  # the trees fitted so, shared with the test above
         fitted = request.getfixturevalue("boosted")
     else:
         fitted = ChurnModel(small_shop_rows=small_shop_rows).fit(lines, AS_OF, features)
     model = ChurnModel(small_shop_rows=small_shop_rows)
-    risk = model.fit_predict(lines, AS_OF, features)
+    risk = model.fit_predict(lines, AS_OF, features, history=OrderHistory(lines, 90))
     assert model.kind_ == fitted.kind_ == ("boosted_trees" if small_shop_rows == 0 else "bgnbd")
     pd.testing.assert_series_equal(risk, fitted.predict_features(features), check_exact=True)
     assert risk.index.equals(features.index) and risk.between(0, 1).all()

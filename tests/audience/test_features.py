@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from audience.features import OrderHistory
-from audience.orders import validate_orders
+from audience.orders import btyd_summary, validate_orders
 from tests.audience.conftest import AS_OF, simulated_shop
 
 HORIZON = 90
@@ -70,3 +70,68 @@ def test_an_order_across_midnights_is_one_order_of_its_lines_before_the_cutoff()
 def test_features_are_taken_at_midnights():
     with pytest.raises(ValueError, match="midnight"):
         OrderHistory(_shop(False), HORIZON).features_at(CUTOFF + pd.Timedelta(hours=1))
+
+
+def _reference_product_retention(lines: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """The products' come-back features as first written, from the lines before ``cutoff`` alone, in pandas."""
+    lines = lines[lines["timestamp"] < cutoff]
+    bought = lines.assign(day=lines["timestamp"].dt.normalize())[["customer_id", "product_id", "day"]]
+    buying_days = bought[["customer_id", "day"]].drop_duplicates().sort_values(["customer_id", "day"])
+    buying_days["next_day"] = buying_days.groupby("customer_id")["day"].shift(-1)
+    products = bought.merge(buying_days, on=["customer_id", "day"])
+    known = products[products["day"] + pd.Timedelta(days=HORIZON) <= cutoff].drop_duplicates(
+        ["customer_id", "product_id"]
+    )
+    came_back = ((known["next_day"] - known["day"]).dt.days <= HORIZON).astype(float)
+    shop_share = float(came_back.mean()) if len(came_back) else 0.5
+    by_product = came_back.groupby(known["product_id"]).agg(["sum", "count"])
+    retention = (by_product["sum"] + 20 * shop_share) / (by_product["count"] + 20)
+    recent = products[products["day"] >= cutoff - pd.Timedelta(days=365)]
+    recent = recent.assign(rate=recent["product_id"].map(retention).fillna(shop_share).astype(float))
+    last_day = recent.groupby("customer_id")["day"].transform("max")
+    return pd.DataFrame(
+        {
+            "product_retention_mean": recent.groupby("customer_id")["rate"].mean(),
+            "product_retention_last_order": recent[recent["day"] == last_day].groupby("customer_id")["rate"].mean(),
+        }
+    )
+
+
+def _reference_gaps(lines: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """Gaps between a customer's order days (an order's day: its first line's), from the lines before ``cutoff``."""
+    before = lines[lines["timestamp"] < cutoff]
+    orders = before.groupby(["customer_id", "order_id"])["timestamp"].min().reset_index()
+    days = orders.assign(day=orders["timestamp"].dt.normalize())[["customer_id", "day"]].drop_duplicates()
+    days = days.sort_values(["customer_id", "day"])
+    days["gap"] = days.groupby("customer_id")["day"].diff().dt.days
+    gaps = days.dropna(subset=["gap"]).groupby("customer_id")["gap"]
+    frame = pd.DataFrame(
+        {"mean_gap_days": gaps.mean(), "median_gap_days": gaps.median(), "std_gap_days": gaps.std(),
+         "last_gap_days": gaps.last()}
+    )  # fmt: skip
+    return frame.reindex(days["customer_id"].unique())
+
+
+@pytest.mark.parametrize("order_across_midnight", [False, True])
+def test_products_and_gaps_counted_on_arrays_are_those_of_a_plain_computation(order_across_midnight):
+    """The products' come-back rates (counted on arrays made once for every cutoff) and the gaps (from the purchase
+    days, or the orders' days where an order crosses a midnight) are, to the bit, what pandas gives on the lines
+    before the cutoff."""
+    lines = _shop(order_across_midnight)
+    history = OrderHistory(lines, HORIZON)
+    for days_before in (0, 1, 30, 200):
+        cutoff = CUTOFF - pd.Timedelta(days=days_before)
+        features = history.features_at(cutoff)
+        products = _reference_product_retention(lines, cutoff).reindex(features.index).astype(float)
+        pd.testing.assert_frame_equal(features[products.columns], products, check_exact=True)
+        gaps = _reference_gaps(lines, cutoff).reindex(features.index).astype(float)
+        pd.testing.assert_frame_equal(features[gaps.columns], gaps, check_exact=True)
+        assert products.notna().any().all() and gaps.notna().any().all()
+
+
+def test_the_history_s_btyd_summary_is_that_of_the_lines():
+    lines = _shop(order_across_midnight=True)
+    for cutoff in (CUTOFF, AS_OF):
+        pd.testing.assert_frame_equal(
+            OrderHistory(lines, HORIZON).btyd_summary(cutoff), btyd_summary(lines, cutoff), check_exact=True
+        )

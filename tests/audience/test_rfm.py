@@ -93,3 +93,19 @@ def test_a_shop_of_few_reorders_has_no_bound_on_recency():
     assert (
         rfm_table(orders, AS_OF)["r_score"].max() == 5 and rfm_table(orders, AS_OF).loc["c2", "r_score"] == 4
     )  # away 65 days
+
+
+def test_each_score_cell_gets_the_first_rule_holding_it():
+    """``assign_segments`` (rules matched on arrays) gives each cell of scores the first rule whose ranges hold it."""
+    from audience.rfm import assign_segments
+
+    cells = [(r, f) for r in range(1, 6) for f in range(1, 6)]
+    r_score = pd.Series([r for r, _ in cells], index=[f"c{n}" for n in range(len(cells))])
+    f_score = pd.Series([f for _, f in cells], index=r_score.index)
+    expected = [
+        next((rule["name"] for rule in segment_rules() if rule["r"][0] <= r <= rule["r"][1]
+              and rule["f"][0] <= f <= rule["f"][1]), "hibernating")
+        for r, f in cells
+    ]  # fmt: skip
+    segments = assign_segments(r_score, f_score)
+    pd.testing.assert_series_equal(segments, pd.Series(expected, index=r_score.index, dtype="object"))
