@@ -61,6 +61,7 @@ class OrderHistory:
         )
         self._first_seen = first.to_numpy()
         self._day_codes, self._day_values = self._days["customer_id"].to_numpy(), self._days["day"].to_numpy()
+        self._summaries: dict[pd.Timestamp, pd.DataFrame] = {}
         self._products = None
         if "product_id" in lines.columns:
             bought = pd.DataFrame(
@@ -120,9 +121,9 @@ class OrderHistory:
             orders[(age_days >= horizon_days) & (age_days < 2 * horizon_days)]
             .groupby("customer_id").size().reindex(features.index, fill_value=0)
         )  # fmt: skip
-        days = self._days[self._day_values < cutoff.to_datetime64()]
         # An order's day is its purchase day, but for an order across midnights: only its first day is its order's.
-        features = features.join(_gap_features(_order_days(orders) if self._orders_span_days else days))
+        days = _order_days(orders) if self._orders_span_days else self._days[self._day_values < cutoff.to_datetime64()]
+        features = features.join(_gap_features(days))
         features["orders_per_year"] = features["orders"] / np.maximum(features["tenure_days"], 30) * 365
         features["overdue_ratio"] = features["recency_days"] / features["mean_gap_days"]
         season = cutoff.day_of_year / 365.25 * 2 * np.pi
@@ -132,7 +133,7 @@ class OrderHistory:
             bought_before = first_bought.groupby(level="customer_id").size()
             features["distinct_products"] = bought_before.reindex(features.index, fill_value=0)
             features = features.join(self._product_retention_features(cutoff))
-        features = features.join(_bgnbd_features(btyd_summary_of_days(days, cutoff), horizon_days))
+        features = features.join(_bgnbd_features(self._btyd_summary(cutoff), horizon_days))
         features.index = self._ids(features.index)
         return features.astype(float)
 
@@ -173,9 +174,16 @@ class OrderHistory:
     def btyd_summary(self, cutoff: pd.Timestamp) -> pd.DataFrame:
         """:func:`audience.orders.btyd_summary` of the lines before ``cutoff`` (a midnight), from the purchase days."""
         cutoff = pd.Timestamp(cutoff)
-        summary = btyd_summary_of_days(self._days[self._day_values < cutoff.to_datetime64()], cutoff)
-        summary.index = self._ids(summary.index)
-        return summary
+        return self._btyd_summary(cutoff).set_axis(self._ids(self._btyd_summary(cutoff).index))
+
+    def _btyd_summary(self, cutoff: pd.Timestamp) -> pd.DataFrame:
+        """:func:`audience.orders.btyd_summary_of_days` of the purchase days before ``cutoff`` (by customer code),
+        made once a cutoff: a profile asks for it at the as-of day twice (its summary, and BG/NBD's features)."""
+        if cutoff not in self._summaries:
+            self._summaries[cutoff] = btyd_summary_of_days(
+                self._days[self._day_values < cutoff.to_datetime64()], cutoff
+            )
+        return self._summaries[cutoff]
 
     def _ids(self, codes: pd.Index) -> pd.Index:
         return pd.Index(self._customer_ids.take(codes.to_numpy()), name="customer_id")
