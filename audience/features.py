@@ -185,6 +185,10 @@ class OrderHistory:
             )
         return self._summaries[cutoff]
 
+    def ids(self, codes: pd.Index) -> pd.Index:
+        """The customer ids of the codes that stand for them in this history's frames (``whole_orders_before``)."""
+        return self._ids(codes)
+
     def _ids(self, codes: pd.Index) -> pd.Index:
         return pd.Index(self._customer_ids.take(codes.to_numpy()), name="customer_id")
 

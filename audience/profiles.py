@@ -25,7 +25,7 @@ from audience.next_purchase import next_purchase_dates
 from audience.orders import RETURNED_WHOLE, as_timestamp, orders_before
 from audience.progress import Progress
 from audience.returns import LEAST_SPEND
-from audience.rfm import rfm_of_lines
+from audience.rfm import rfm_of_orders
 from tabular import RowName, data_row
 
 NO_REPEAT = "nobody has bought on a second day yet, so nothing tells how often customers come back"
@@ -81,11 +81,13 @@ def build_profiles(
     lines = orders_before(orders, end, row_name)
     returned_whole = lines.attrs[RETURNED_WHOLE]
     step("RFM segments")
-    profiles = rfm_of_lines(lines, end)
+    # Rolled up once for the RFM table, the BTYD summary, the features at the as-of day and the churn model's past
+    # days (each rolled up the lines again).
+    history = OrderHistory(lines, horizon_days)
+    profiles = rfm_of_orders(history.whole_orders_before(end), end)
+    profiles.index = history.ids(profiles.index)
     fallbacks: list[str] = []
     step("BG/NBD and Gamma-Gamma")
-    # Rolled up once for the BTYD summary, the features at the as-of day and the churn model's past days.
-    history = OrderHistory(lines, horizon_days)
     summary = history.btyd_summary(end).reindex(profiles.index)
     args = (summary["frequency"], summary["recency"], summary["T"])
     try:

@@ -87,8 +87,13 @@ def rfm_table(orders: pd.DataFrame, as_of: date | str | pd.Timestamp) -> pd.Data
 def rfm_of_lines(lines: pd.DataFrame, as_of: date | str | pd.Timestamp) -> pd.DataFrame:
     """:func:`rfm_table` of the lines :func:`audience.orders.orders_before` gave (validated purchase lines before
     ``as_of``, net of returns), not validated again: that took 0.7 s of a million lines."""
+    return rfm_of_orders(to_orders(lines), as_of)
+
+
+def rfm_of_orders(whole_orders: pd.DataFrame, as_of: date | str | pd.Timestamp) -> pd.DataFrame:
+    """:func:`rfm_of_lines` of their orders (:func:`audience.orders.to_orders`, all before ``as_of``), rows in the
+    order of their ``customer_id`` (codes standing for the ids give the same table, indexed by the codes)."""
     end = as_timestamp(as_of)
-    whole_orders = to_orders(lines)
     grouped = whole_orders.groupby("customer_id", sort=True)
     table = pd.DataFrame(
         {

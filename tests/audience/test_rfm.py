@@ -2,6 +2,7 @@
 cell, and recency judged against the shop's own reorder rhythm."""
 
 import pandas as pd
+import pytest
 
 from audience.rfm import quintile_score, rfm_table, segment_names, segment_rules
 from tests.audience.conftest import AS_OF, known_customers
@@ -109,3 +110,24 @@ def test_each_score_cell_gets_the_first_rule_holding_it():
     ]  # fmt: skip
     segments = assign_segments(r_score, f_score)
     pd.testing.assert_series_equal(segments, pd.Series(expected, index=r_score.index, dtype="object"))
+
+
+@pytest.mark.parametrize("order_across_midnight", [False, True])
+def test_rfm_of_an_order_history_s_orders_is_that_of_the_lines(order_across_midnight):
+    """A profile takes its RFM table from the orders its order history rolled up once (customers by code): the
+    table is the lines' own, to the bit, also where an order's lines lie on two days."""
+    from audience.features import OrderHistory
+    from audience.orders import orders_before
+    from audience.rfm import rfm_of_lines, rfm_of_orders
+    from tests.audience.conftest import simulated_shop
+
+    shop = simulated_shop(n_customers=120, days=500, seed=3)
+    if order_across_midnight:
+        later = shop.iloc[::5].assign(timestamp=lambda lines: lines["timestamp"] + pd.Timedelta(days=1))
+        shop = pd.concat([shop, later.assign(product_id="P99")], ignore_index=True)
+    lines = orders_before(shop, AS_OF)
+    history = OrderHistory(lines, 90)
+    table = rfm_of_orders(history.whole_orders_before(AS_OF), AS_OF)
+    table.index = history.ids(table.index)
+    pd.testing.assert_frame_equal(table, rfm_of_lines(lines, AS_OF), check_exact=True)
+    assert table["rfm_segment"].nunique() > 3
