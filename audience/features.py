@@ -174,7 +174,10 @@ class OrderHistory:
     def btyd_summary(self, cutoff: pd.Timestamp) -> pd.DataFrame:
         """:func:`audience.orders.btyd_summary` of the lines before ``cutoff`` (a midnight), from the purchase days."""
         cutoff = pd.Timestamp(cutoff)
-        return self._btyd_summary(cutoff).set_axis(self._ids(self._btyd_summary(cutoff).index))
+        if cutoff != cutoff.normalize():
+            raise ValueError(f"the summary is taken at midnights; {cutoff} is not one")
+        summary = self._btyd_summary(cutoff)
+        return summary.set_axis(self._ids(summary.index))
 
     def _btyd_summary(self, cutoff: pd.Timestamp) -> pd.DataFrame:
         """:func:`audience.orders.btyd_summary_of_days` of the purchase days before ``cutoff`` (by customer code),
