@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -92,81 +93,102 @@ class Signals:
         line, where the signals it keeps take ~65)."""
         per_pair, newest, order_days = self._read_lines(lines, blend)
         shape = (len(self.customers), len(self.product_index))
-        pair_rows, pair_columns = per_pair.index.get_level_values(0), per_pair.index.get_level_values(1)
+        pair_rows, pair_columns = per_pair.rows, per_pair.columns
+        age, first, days = per_pair.age, per_pair.first, per_pair.days
+        # Pairs come sorted by row, then column, each once: the matrices' own layout, built without a COO pass.
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(pair_rows, minlength=shape[0]))])
 
         def pair_matrix(values: np.ndarray) -> sp.csr_matrix:
-            return sp.csr_matrix((values.astype(np.float32), (pair_rows, pair_columns)), shape=shape)
+            return sp.csr_matrix((values.astype(np.float32), pair_columns, indptr), shape=shape)
 
         # Freshness of the newest purchase of each pair, over a long and a short horizon.
-        self.freshness = pair_matrix(np.exp(-per_pair["age"].to_numpy() / blend.half_life_days))
-        self.freshness_short = pair_matrix(np.exp(-per_pair["age"].to_numpy() / 14.0))
+        self.freshness = pair_matrix(np.exp(-age / blend.half_life_days))
+        self.freshness_short = pair_matrix(np.exp(-age / 14.0))
         # Share of a product's buyers who bought it on more than one day: re-orderable products score high.
         buyers = np.bincount(pair_columns, minlength=shape[1])
-        repeaters = np.bincount(pair_columns[per_pair["days"].to_numpy() > 1], minlength=shape[1])
+        repeaters = np.bincount(pair_columns[days > 1], minlength=shape[1])
         self.repeat_rate = ((repeaters + 0.1) / (buyers + 1.0)).astype(np.float32)
-        self.bought = pair_matrix(per_pair["days"].to_numpy())
+        self.bought = pair_matrix(days)
         # Time-decayed count of lines (the repeat-purchase score) and its share of the customer's total.
-        self.decayed = pair_matrix(per_pair["decayed"].to_numpy())
+        self.decayed = pair_matrix(per_pair.decayed)
         # Replenishment timing: how close the time since the last purchase is to the customer's usual gap
         # for this product (1 when exactly due, falling off either side; 0 for products bought once).
-        repeated = per_pair["days"].to_numpy() > 1
-        gap = (per_pair["first"] - per_pair["age"]).to_numpy() / np.maximum(per_pair["days"].to_numpy() - 1, 1)
-        ratio = (per_pair["age"].to_numpy() + 1.0) / (gap + 1.0)
+        repeated = days > 1
+        gap = (first - age) / np.maximum(days - 1, 1)
+        ratio = (age + 1.0) / (gap + 1.0)
         self.due = pair_matrix(np.where(repeated, np.exp(-np.abs(np.log(ratio))), 0.0) + 1e-6)
         # The same ratio with its sign: early (< 0) or overdue (> 0), which the symmetric `due` cannot tell apart.
         self.due_lateness = pair_matrix(np.where(repeated, np.log(ratio), 0.0) + 1e-6)
         # Each product's usual re-order gap over all its repeat buyers (a year where none re-ordered it), and the
         # time since the customer's last purchase relative to it: a product bought once can still be due.
-        product_gap = pd.Series(gap[repeated]).groupby(pair_columns[repeated]).median()
-        product_gap = product_gap.reindex(np.arange(shape[1])).fillna(365.0).to_numpy()
-        self.product_due = pair_matrix(
-            np.log((per_pair["age"].to_numpy() + 1.0) / (product_gap[pair_columns] + 1.0)) + 1e-6
-        )
-        self.first_bought = pair_matrix(np.log1p(per_pair["first"].to_numpy()) + 1e-6)
+        product_gap = _medians(pair_columns[repeated], gap[repeated], shape[1], fill=365.0)
+        self.product_due = pair_matrix(np.log((age + 1.0) / (product_gap[pair_columns] + 1.0)) + 1e-6)
+        self.first_bought = pair_matrix(np.log1p(first) + 1e-6)
         # In the customer's most recent order (the same day as their newest line).
-        self.in_last_order = pair_matrix(
-            (per_pair["age"].to_numpy() - newest.reindex(pair_rows).to_numpy() < 1.0).astype(float) + 1e-6
-        )
+        self.in_last_order = pair_matrix((age - newest[pair_rows] < 1.0).astype(float) + 1e-6)
         # Share of the customer's order days that included the product: staples sit in most baskets.
-        self.basket_share = pair_matrix(per_pair["days"].to_numpy() / np.maximum(order_days[pair_rows], 1))
+        self.basket_share = pair_matrix(days / np.maximum(order_days[pair_rows], 1))
         # Usual basket size: distinct products per order day.
-        basket_lines = np.bincount(pair_rows, weights=per_pair["days"].to_numpy(), minlength=shape[0])
+        basket_lines = np.bincount(pair_rows, weights=days, minlength=shape[0])
         customer_basket = np.log1p(basket_lines / np.maximum(order_days, 1))
         self.customer_basket = pair_matrix(customer_basket[pair_rows] + 1e-6)
         totals = np.asarray(self.decayed.sum(axis=1)).ravel()
         self.decayed_share = sp.diags(1.0 / np.maximum(totals, 1e-9)).dot(self.decayed).tocsr()
         self.breadth = np.log1p(np.diff(self.bought.indptr)).astype(np.float32)
 
-    def _read_lines(self, lines: pd.DataFrame, blend) -> tuple[pd.DataFrame, pd.Series, np.ndarray]:
+    def _read_lines(self, lines: pd.DataFrame, blend) -> tuple[_Pairs, np.ndarray, np.ndarray]:
         """The signals read line by line (popularity, season, each customer's orders and recency), and what the pair
         signals need of the lines: per (customer row, product column) pair the age of its newest and first line,
-        its days and decayed count; per customer row the age of their newest line and their number of order days."""
+        its days and decayed count (`_Pairs`); per customer row the age of their newest line and their number of
+        order days.
+
+        Grouped with numpy on the lines' integer codes, not pandas: a build runs once per window, and on the tests'
+        small shops the groupings' fixed costs were most of it. Each figure is the one pandas' grouping gave, bit for
+        bit (its sums are compensated, `_compensated_sums`; tests.recommenders.test_blend_signals checks them)."""
         shape = (len(self.customers), len(self.product_index))
         rows = self.rows_of(lines["customer_id"].to_numpy())
         columns = lines["product_id"].to_numpy().astype(np.intp)
         age = ((self.now - lines["timestamp"]).dt.total_seconds().to_numpy() / 86400.0).astype(np.float32)
-        pairs = pd.DataFrame({"r": rows, "c": columns, "age": age, "day": lines["timestamp"].dt.normalize().to_numpy()})
-        pairs["decayed"] = np.exp(-age / blend.half_life_days)
+        timestamps = lines["timestamp"].to_numpy()
+        # The day of each line (midnight, as Timestamp.normalize), as a whole number of days.
+        day = timestamps.astype("datetime64[ns]").view(np.int64) // _NS_PER_DAY
+        pair_codes = rows.astype(np.int64) * shape[1] + columns
+        # Lines sorted by pair, in their own order within one (the order their decayed counts are summed in).
+        by_pair = np.argsort(pair_codes, kind="stable")
+        sorted_codes = pair_codes[by_pair]
+        starts = _run_starts(sorted_codes)
+        sorted_age = age[by_pair]
         del age
-        per_pair = pairs.groupby(["r", "c"]).agg(
-            age=("age", "min"), first=("age", "max"), days=("day", "nunique"), decayed=("decayed", "sum")
+        decayed = np.exp(-sorted_age / blend.half_life_days)
+        per_pair = _Pairs(
+            rows=sorted_codes[starts] // shape[1],
+            columns=sorted_codes[starts] % shape[1],
+            age=np.minimum.reduceat(sorted_age, starts) if len(starts) else sorted_age[:0],
+            first=np.maximum.reduceat(sorted_age, starts) if len(starts) else sorted_age[:0],
+            days=_distinct_per_group(
+                np.repeat(np.arange(len(starts)), np.diff(starts, append=len(lines))), day[by_pair], len(starts)
+            ),
+            decayed=_compensated_sums(decayed, starts),
         )
-        newest = pairs.groupby("r")["age"].min()
+        del decayed, sorted_age, sorted_codes
+        present = np.zeros(shape[0], dtype=bool)
+        present[per_pair.rows] = True
+        row_starts = _run_starts(per_pair.rows)
+        newest = _per_row(np.minimum.reduceat, per_pair.age, row_starts, present, np.float32(np.nan))
+        oldest = _per_row(np.maximum.reduceat, per_pair.first, row_starts, present, np.float32(np.nan))
         # The customer's order days: the days on which they bought anything.
-        order_days = pairs.groupby("r")["day"].nunique().reindex(np.arange(shape[0]), fill_value=0).to_numpy()
+        order_days = _distinct_per_group(rows, day, shape[0])
+        del day
         self.customer_orders = np.log1p(order_days).astype(np.float32)
         # Days since the customer's last order relative to their usual gap between orders (1 = due now).
-        span = (pairs.groupby("r")["age"].max() - pairs.groupby("r")["age"].min()).reindex(np.arange(shape[0]))
-        del pairs
-        usual_gap = span.fillna(0).to_numpy() / np.maximum(order_days - 1, 1)
-        since = newest.reindex(np.arange(shape[0])).fillna(0).to_numpy()
+        span = oldest - newest
+        usual_gap = np.nan_to_num(span, nan=0.0) / np.maximum(order_days - 1, 1)
+        since = np.nan_to_num(newest, nan=0.0)
         self.customer_due = np.where(
             order_days > 1, np.exp(-np.abs(np.log((since + 1.0) / (usual_gap + 1.0)))), 0.0
         ).astype(np.float32)
         # The windows below work on each line's (row, column) codes, never on the id strings: deduplicating Arrow
         # strings cost a third of a second per build at 17,000 customers, and a build runs once per window.
-        timestamps = lines["timestamp"].to_numpy()
-        pair_codes = rows.astype(np.int64) * shape[1] + columns
         del columns
         self.popularity = self._buyers(
             pair_codes, timestamps, self.now - pd.Timedelta(days=blend.popularity_days), self.now
@@ -188,7 +210,9 @@ class Signals:
             (np.ones(len(season_pairs), dtype=np.float32), (season_pairs // shape[1], season_pairs % shape[1])),
             shape=shape,
         )
-        last_seen = pd.Series(timestamps).groupby(rows).max().reindex(np.arange(shape[0])).to_numpy()
+        last_seen = _per_row(
+            np.maximum.reduceat, timestamps[by_pair].view(np.int64), _run_starts(rows[by_pair]), present, _NAT
+        ).view(timestamps.dtype)
         days = (self.now.to_datetime64() - last_seen) / np.timedelta64(1, "D")
         self.customer_recency = np.exp(-days / blend.half_life_days).astype(np.float32)
         return per_pair, newest, order_days
@@ -303,3 +327,80 @@ class Signals:
         positions = np.repeat(np.arange(len(rows)), np.diff(bought.indptr))
         kept = bought.data > 0
         return positions[kept], bought.indices[kept].astype(np.intp)
+
+
+_NS_PER_DAY = 86_400 * 10**9
+_NAT = np.iinfo(np.int64).min  # NaT's integer
+
+
+class _Pairs(NamedTuple):
+    """Per (customer row, product column) pair of a slice's lines, sorted by row then column: the age (days before
+    the newest line) of its newest and first line, its number of distinct days and its decayed count of lines."""
+
+    rows: np.ndarray
+    columns: np.ndarray
+    age: np.ndarray
+    first: np.ndarray
+    days: np.ndarray
+    decayed: np.ndarray
+
+
+def _run_starts(sorted_keys: np.ndarray) -> np.ndarray:
+    """Where each run of equal neighbours of ``sorted_keys`` starts."""
+    if not len(sorted_keys):
+        return np.zeros(0, dtype=np.intp)
+    return np.flatnonzero(np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]]))
+
+
+def _compensated_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The sum of each run of ``values`` (runs starting at ``starts``), in ``values``' dtype and order, compensated
+    (Kahan) as pandas' grouped sum is: the same figures to the bit. Vectorised over the runs, one step per position
+    within a run, the longest runs first so that the ones still summing are a prefix."""
+    counts = np.diff(starts, append=len(values))
+    sums = np.zeros(len(starts), dtype=values.dtype)
+    compensation = np.zeros(len(starts), dtype=values.dtype)
+    longest_first = np.argsort(-counts, kind="stable")
+    descending = counts[longest_first]
+    for position in range(int(descending[0]) if len(descending) else 0):
+        runs = longest_first[: np.searchsorted(-descending, -position, side="left")]
+        y = values[starts[runs] + position] - compensation[runs]
+        before = sums[runs]
+        t = before + y
+        fresh = (t - before) - y
+        fresh[fresh != fresh] = 0  # an infinite value: NaN compensation would turn the sum into NaN
+        compensation[runs] = fresh
+        sums[runs] = t
+    return sums
+
+
+def _distinct_per_group(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per group 0 .. n_groups - 1, how many distinct ``values`` its elements hold (0 for a group with none)."""
+    order = np.lexsort((values, groups))
+    groups, values = groups[order], values[order]
+    new = np.ones(len(groups), dtype=bool)
+    new[1:] = (groups[1:] != groups[:-1]) | (values[1:] != values[:-1])
+    return np.bincount(groups[new], minlength=n_groups)
+
+
+def _per_row(reduce, values: np.ndarray, starts: np.ndarray, present: np.ndarray, missing) -> np.ndarray:
+    """``reduce`` (a ufunc's ``reduceat``) of each run of ``values`` starting at ``starts``, one run per row that
+    ``present`` marks, in row order; ``missing`` for the other rows."""
+    result = np.full(len(present), missing, dtype=values.dtype)
+    if len(starts):
+        result[present] = reduce(values, starts)
+    return result
+
+
+def _medians(keys: np.ndarray, values: np.ndarray, n_keys: int, fill: float) -> np.ndarray:
+    """The median of ``values`` per key 0 .. n_keys - 1 (``fill`` for a key with none), as pandas' grouped median
+    computes it: the middle value, or the mean of the two middle ones as (upper + lower) / 2."""
+    result = np.full(n_keys, fill, dtype=np.float64)
+    if not len(keys):
+        return result
+    order = np.lexsort((values, keys))
+    keys, values = keys[order], values[order]
+    starts = _run_starts(keys)
+    counts = np.diff(starts, append=len(keys))
+    lower, upper = values[starts + (counts - 1) // 2], values[starts + counts // 2]
+    result[keys[starts]] = np.where(counts % 2 == 1, upper, (upper + lower) / 2)
+    return result

@@ -86,3 +86,153 @@ def test_the_catalog_s_text_vectors_taken_from_another_window_are_those_fitted_o
         assert (taken != first[order]).nnz == 0 and sp.isspmatrix_csr(taken) and taken.dtype == np.float32
     other = _vectorised([*texts, "one more"], settings, shared)  # other texts: fitted on them, not taken
     assert other.shape[0] == 7 and (other != _vectorised([*texts, "one more"], settings, None)).nnz == 0
+
+
+class PandasGroupedSignals(Signals):
+    """The signals read from the lines as they were computed before the groupings moved to numpy: with pandas'
+    named aggregations on a frame of every line (the reference each of them must equal to the bit)."""
+
+    def _learn_history_signals(self, lines: pd.DataFrame, blend) -> None:
+        import scipy.sparse as sp
+
+        per_pair, newest, order_days = self._read_lines(lines, blend)
+        shape = (len(self.customers), len(self.product_index))
+        pair_rows, pair_columns = per_pair.index.get_level_values(0), per_pair.index.get_level_values(1)
+
+        def pair_matrix(values: np.ndarray) -> sp.csr_matrix:
+            return sp.csr_matrix((values.astype(np.float32), (pair_rows, pair_columns)), shape=shape)
+
+        self.freshness = pair_matrix(np.exp(-per_pair["age"].to_numpy() / blend.half_life_days))
+        self.freshness_short = pair_matrix(np.exp(-per_pair["age"].to_numpy() / 14.0))
+        buyers = np.bincount(pair_columns, minlength=shape[1])
+        repeaters = np.bincount(pair_columns[per_pair["days"].to_numpy() > 1], minlength=shape[1])
+        self.repeat_rate = ((repeaters + 0.1) / (buyers + 1.0)).astype(np.float32)
+        self.bought = pair_matrix(per_pair["days"].to_numpy())
+        self.decayed = pair_matrix(per_pair["decayed"].to_numpy())
+        repeated = per_pair["days"].to_numpy() > 1
+        gap = (per_pair["first"] - per_pair["age"]).to_numpy() / np.maximum(per_pair["days"].to_numpy() - 1, 1)
+        ratio = (per_pair["age"].to_numpy() + 1.0) / (gap + 1.0)
+        self.due = pair_matrix(np.where(repeated, np.exp(-np.abs(np.log(ratio))), 0.0) + 1e-6)
+        self.due_lateness = pair_matrix(np.where(repeated, np.log(ratio), 0.0) + 1e-6)
+        product_gap = pd.Series(gap[repeated]).groupby(pair_columns[repeated]).median()
+        product_gap = product_gap.reindex(np.arange(shape[1])).fillna(365.0).to_numpy()
+        self.product_due = pair_matrix(
+            np.log((per_pair["age"].to_numpy() + 1.0) / (product_gap[pair_columns] + 1.0)) + 1e-6
+        )
+        self.first_bought = pair_matrix(np.log1p(per_pair["first"].to_numpy()) + 1e-6)
+        self.in_last_order = pair_matrix(
+            (per_pair["age"].to_numpy() - newest.reindex(pair_rows).to_numpy() < 1.0).astype(float) + 1e-6
+        )
+        self.basket_share = pair_matrix(per_pair["days"].to_numpy() / np.maximum(order_days[pair_rows], 1))
+        basket_lines = np.bincount(pair_rows, weights=per_pair["days"].to_numpy(), minlength=shape[0])
+        customer_basket = np.log1p(basket_lines / np.maximum(order_days, 1))
+        self.customer_basket = pair_matrix(customer_basket[pair_rows] + 1e-6)
+        totals = np.asarray(self.decayed.sum(axis=1)).ravel()
+        self.decayed_share = sp.diags(1.0 / np.maximum(totals, 1e-9)).dot(self.decayed).tocsr()
+        self.breadth = np.log1p(np.diff(self.bought.indptr)).astype(np.float32)
+
+    def _read_lines(self, lines: pd.DataFrame, blend):
+        import scipy.sparse as sp
+
+        shape = (len(self.customers), len(self.product_index))
+        rows = self.rows_of(lines["customer_id"].to_numpy())
+        columns = lines["product_id"].to_numpy().astype(np.intp)
+        age = ((self.now - lines["timestamp"]).dt.total_seconds().to_numpy() / 86400.0).astype(np.float32)
+        pairs = pd.DataFrame({"r": rows, "c": columns, "age": age, "day": lines["timestamp"].dt.normalize().to_numpy()})
+        pairs["decayed"] = np.exp(-age / blend.half_life_days)
+        per_pair = pairs.groupby(["r", "c"]).agg(
+            age=("age", "min"), first=("age", "max"), days=("day", "nunique"), decayed=("decayed", "sum")
+        )
+        newest = pairs.groupby("r")["age"].min()
+        order_days = pairs.groupby("r")["day"].nunique().reindex(np.arange(shape[0]), fill_value=0).to_numpy()
+        self.customer_orders = np.log1p(order_days).astype(np.float32)
+        span = (pairs.groupby("r")["age"].max() - pairs.groupby("r")["age"].min()).reindex(np.arange(shape[0]))
+        usual_gap = span.fillna(0).to_numpy() / np.maximum(order_days - 1, 1)
+        since = newest.reindex(np.arange(shape[0])).fillna(0).to_numpy()
+        self.customer_due = np.where(
+            order_days > 1, np.exp(-np.abs(np.log((since + 1.0) / (usual_gap + 1.0)))), 0.0
+        ).astype(np.float32)
+        timestamps = lines["timestamp"].to_numpy()
+        pair_codes = rows.astype(np.int64) * shape[1] + columns
+        self.popularity = self._buyers(
+            pair_codes, timestamps, self.now - pd.Timedelta(days=blend.popularity_days), self.now
+        )
+        self.popularity_now = self._buyers(pair_codes, timestamps, self.now - pd.Timedelta(days=14), self.now)
+        season_start = self.now - pd.Timedelta(days=365)
+        season_end = season_start + pd.Timedelta(days=blend.holdout_days)
+        self.season_popularity = self._buyers(pair_codes, timestamps, season_start, season_end)
+        before_season = self._buyers(
+            pair_codes, timestamps, season_start - pd.Timedelta(days=blend.holdout_days), season_start
+        )
+        self.season_growth = self.season_popularity - before_season
+        self.popularity_trend = self.popularity_now - self.popularity
+        season_pairs = np.unique(pair_codes[(timestamps >= season_start) & (timestamps < season_end)])
+        self.last_season = sp.csr_matrix(
+            (np.ones(len(season_pairs), dtype=np.float32), (season_pairs // shape[1], season_pairs % shape[1])),
+            shape=shape,
+        )
+        last_seen = pd.Series(timestamps).groupby(rows).max().reindex(np.arange(shape[0])).to_numpy()
+        days = (self.now.to_datetime64() - last_seen) / np.timedelta64(1, "D")
+        self.customer_recency = np.exp(-days / blend.half_life_days).astype(np.float32)
+        return per_pair, newest, order_days
+
+
+def repeat_buying_shop() -> pd.DataFrame:
+    """Lines at any second over 15 months, where some pairs run to hundreds of lines (the compensated sums of their
+    decayed counts differ from plain ones there), several lines a day, and customers who bought on one day only."""
+    rng = np.random.default_rng(3)
+    size = 6000
+    customer = rng.integers(0, 120, size)
+    product = np.where(customer < 10, rng.integers(0, 3, size), rng.integers(0, 70, size))  # a few loyal buyers
+    lines = pd.DataFrame(
+        {
+            "customer_id": [f"c{i:03d}" for i in customer],
+            "product_id": [f"p{i:02d}" for i in product],
+            "timestamp": pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 450 * 86400, size), unit="s"),
+        }
+    )
+    once = pd.DataFrame({"customer_id": ["solo"] * 3, "product_id": ["p01", "p02", "p01"]}).assign(
+        timestamp=pd.Timestamp("2023-06-01 10:00")
+    )
+    return validate_interactions(pd.concat([lines, once], ignore_index=True))
+
+
+def test_the_signals_read_from_the_lines_equal_pandas_groupings_of_them_to_the_bit():
+    """The history signals are grouped with numpy on the lines' codes (a build runs once per window, and pandas'
+    fixed costs were most of it on small shops): every one of them, each window's and the whole history's, equals
+    what pandas' groupings gave, value for value and in the same dtype and layout."""
+    import scipy.sparse as sp
+
+    for lines in (repeat_buying_shop(), seasonal_shop()):
+        blend = BlendRecommender(holdout_days=30, popularity_days=60, half_life_days=60)
+        customers = pd.Index(sorted(lines["customer_id"].unique()), dtype=object)
+        products = pd.Index(sorted([*lines["product_id"].unique(), "zz unsold"]), dtype=object)
+        coded = CodedLines.of(lines, Vocabulary(customers, products))
+        cutoff = lines["timestamp"].min() + pd.Timedelta(days=200)
+        for part in (coded, coded.where(coded.frame["timestamp"] < cutoff)):
+            numpy_read, pandas_read = Signals(part, None, blend), PandasGroupedSignals(part, None, blend)
+            compared = set()
+            for name, expected in vars(pandas_read).items():
+                got = getattr(numpy_read, name)
+                if sp.issparse(expected):
+                    assert got.format == expected.format == "csr" and got.dtype == expected.dtype, name
+                    assert got.shape == expected.shape and got.indices.dtype == expected.indices.dtype, name
+                    np.testing.assert_array_equal(got.indptr, expected.indptr, err_msg=name)
+                    np.testing.assert_array_equal(got.indices, expected.indices, err_msg=name)
+                    np.testing.assert_array_equal(got.data, expected.data, err_msg=name, strict=True)
+                    compared.add(name)
+                elif isinstance(expected, np.ndarray):
+                    np.testing.assert_array_equal(got, expected, err_msg=name, strict=True)
+                    compared.add(name)
+            pair_signals = {"bought", "freshness", "freshness_short", "decayed", "decayed_share", "last_season", "due"}
+            pair_signals |= {"in_last_order", "basket_share", "due_lateness", "product_due", "customer_basket"}
+            per_product = {"popularity", "popularity_now", "season_popularity", "season_growth", "popularity_trend"}
+            per_customer = {"breadth", "customer_recency", "customer_orders", "customer_due", "customer_codes"}
+            assert compared == pair_signals | per_product | per_customer | {"first_bought", "repeat_rate"}
+    # The long runs are there: summed plainly in float32, some pair's decayed count would come out different.
+    lines = repeat_buying_shop()
+    age = ((lines["timestamp"].max() - lines["timestamp"]).dt.total_seconds() / 86400.0).astype(np.float32)
+    decayed = pd.Series(np.exp(-age.to_numpy() / 60.0))
+    pairs = [lines["customer_id"].to_numpy(), lines["product_id"].to_numpy()]
+    plain = decayed.groupby(pairs).agg(lambda values: np.add.reduce(values.to_numpy(), dtype=np.float32))
+    assert (plain != decayed.groupby(pairs).sum()).any()
