@@ -236,3 +236,29 @@ def test_the_signals_read_from_the_lines_equal_pandas_groupings_of_them_to_the_b
     pairs = [lines["customer_id"].to_numpy(), lines["product_id"].to_numpy()]
     plain = decayed.groupby(pairs).agg(lambda values: np.add.reduce(values.to_numpy(), dtype=np.float32))
     assert (plain != decayed.groupby(pairs).sum()).any()
+
+
+def test_the_catalog_s_texts_taken_from_another_window_are_those_joined_for_its_own_products():
+    """A blend's windows read the catalog's texts for each window's products: joined once per fit for the catalog and
+    kept with it, they are the texts a join for those products gives; another catalog's are never taken."""
+    from recommenders.content import product_texts
+
+    catalog = pd.DataFrame(
+        {
+            "product_id": ["p3", "p1", "p2", "p1"],
+            "name": ["tin", "red scarf", None, "a later duplicate"],
+            "category": ["kitchen", "wool", "wool", "wool"],
+        }
+    )
+    shared: dict = {}
+    for ids in (["p1", "p2", "p3"], ["p3", "zz unknown", "p1"], ["p2"]):
+        taken = product_texts(catalog, pd.Index(ids, dtype=object), shared)
+        assert taken == product_texts(catalog, pd.Index(ids, dtype=object)) and shared["catalog_texts"][0] is catalog
+    assert product_texts(catalog, pd.Index(["p1", "p2", "p3"], dtype=object)) == [
+        "red scarf wool",
+        " wool",
+        "tin kitchen",
+    ]
+    renamed = catalog.assign(name=["tin", "blue scarf", None, "a later duplicate"])
+    assert product_texts(renamed, pd.Index(["p1"], dtype=object), shared) == ["blue scarf wool"]
+    assert shared["catalog_texts"][0] is renamed
