@@ -93,7 +93,7 @@ def campaign_fit(dataset: str, quick: bool) -> CampaignFit:
     interactions, products = data.load(dataset, quick=quick)
     split = protocols.time_split(interactions)
     _name, params = lineup(dataset, quick, MODEL)[MODEL]
-    model, fit_seconds = fit(MODEL, params, split, products)
+    model, fit_seconds = fit(MODEL, params, split, products, shared=quick)
     catalog = data.catalog_as_of(split.train, products) if products.attrs.get(data.FROM_INTERACTIONS) else products
     return CampaignFit(model, fit_seconds, split, catalog, sorted(split.train["customer_id"].unique()))
 

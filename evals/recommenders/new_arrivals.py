@@ -61,7 +61,7 @@ def run(dataset: str, quick: bool, k: int, discount: float = DISCOUNT) -> dict:
     interactions, products = data.load(dataset, quick=quick)
     split = protocols.time_split(interactions)
     _name, params = lineup(dataset, quick, MODEL)[MODEL]
-    model, fit_seconds = fit(MODEL, params, split, products)
+    model, fit_seconds = fit(MODEL, params, split, products, shared=quick)
     cutoff = pd.Timestamp(split.settings["cutoff"])
     test = interactions[interactions["timestamp"] >= cutoff]
     # every product sold by the end (isin of the distinct ids: a text column's isin makes an object of each value)

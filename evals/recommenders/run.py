@@ -121,7 +121,7 @@ def run(dataset: str, protocol: str, quick: bool = False, only: str | None = Non
     for number, (label, (name, params)) in enumerate(models.items(), start=1):
         at = f"model {number} of {len(models)}: {label}"
         say(at)
-        results[label] = evaluate(name, params, split, products)
+        results[label] = evaluate(name, params, split, products, shared=quick)
         results[label]["model"] = name
         results[label]["baseline"] = label in BASELINES or label.startswith("implicit_")
         measured = results[label]

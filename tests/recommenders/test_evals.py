@@ -3,6 +3,7 @@ configuration on real data against evals/thresholds.yaml."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -159,6 +160,43 @@ def test_a_catalog_built_from_the_interactions_holds_only_the_training_part_s_pr
     listed = products.copy()  # a shop's own catalog, which may list what has not sold yet
     listed.attrs.clear()
     assert "first sold later" in set(fit("content", {}, split, listed)[0].vocabulary.products)
+
+
+def test_a_shared_fit_is_handed_out_again_as_a_copy_only_for_identical_inputs(monkeypatch):
+    """The quick Online Retail run and its new-arrivals eval fitted the same blend, 8-10 CPU-s each: a fit asked for as
+    shared is kept and copied to the next shared one of the same model, parameters, training lines and catalog; any
+    other input, or a fit not asked for as shared, fits again, and what a caller does to its copy reaches no other."""
+    from evals.recommenders import evaluate
+
+    fitted = []
+    create = evaluate.create
+    monkeypatch.setattr(evaluate, "create", lambda name, **params: fitted.append(name) or create(name, **params))
+    shop = synthetic_shop()
+    split = protocols.time_split(shop, test_days=30)
+    names = sorted(set(shop["product_id"]))
+    catalog = pd.DataFrame({"product_id": names, "name": [f"thing {n}" for n in names]})
+    first, seconds = evaluate.fit("item_knn", {}, split, catalog, shared=True)
+    customers = sorted(split.relevant)
+    lists = first.recommend(customers, k=5)
+    first.vocabulary = None  # a caller's own business: the next copy is the model as it stood after its fit
+    again, again_seconds = evaluate.fit("item_knn", {}, split, catalog.copy(), shared=True)
+    assert fitted == ["item_knn"] and again is not first and again_seconds == seconds
+    pd.testing.assert_frame_equal(again.recommend(customers, k=5), lists)
+    renamed = catalog.assign(name=catalog["name"].where(catalog.index != 3, "another name"))
+    one_line_later = split.train.copy()
+    one_line_later.loc[one_line_later.index[0], "timestamp"] += pd.Timedelta(seconds=1)
+    for model, params, train, products, shared in (
+        ("item_knn", {}, split.train, catalog, False),  # not asked for as shared
+        ("item_knn", {"neighbours": 5}, split.train, catalog, True),
+        ("bm25", {}, split.train, catalog, True),
+        ("item_knn", {}, split.train, renamed, True),
+        ("item_knn", {}, split.train, None, True),
+        ("item_knn", {}, one_line_later, catalog, True),
+    ):
+        evaluate.fit("item_knn", {}, split, catalog, shared=True)  # the shared fit to differ from, the last one kept
+        count = len(fitted)
+        evaluate.fit(model, params, dataclasses.replace(split, train=train), products, shared=shared)
+        assert len(fitted) == count + 1, (model, params, shared)
 
 
 def test_the_default_time_split_tests_up_to_and_including_the_last_order():
