@@ -33,7 +33,8 @@ def fit(
 
     ``shared``: the fit is kept for this process (the last one so asked for) and a copy of it is what the next
     shared fit gets whose inputs are identical (`_SharedFit`): the quick Online Retail run and its new-arrivals
-    eval fitted the very same blend, 8-10 CPU-s each. The seconds are the fit's own, measured when it ran."""
+    eval fitted the very same blend, 8-10 CPU-s each. The quick runs ask for it for the campaigns' model alone, so
+    that one kept fit is not pushed out by their other models. The seconds are the fit's own, measured when it ran."""
     if products is not None and products.attrs.get(FROM_INTERACTIONS):
         products = catalog_as_of(split.train, products)
     train = without_line_catalog(split.train)

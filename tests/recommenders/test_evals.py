@@ -199,6 +199,19 @@ def test_a_shared_fit_is_handed_out_again_as_a_copy_only_for_identical_inputs(mo
         assert len(fitted) == count + 1, (model, params, shared)
 
 
+def test_the_quick_run_s_blend_is_the_one_the_new_arrivals_eval_measures_without_a_second_fit(monkeypatch):
+    """The quick run shares the campaigns' model's fit, and a run of other models in between keeps it shared."""
+    from evals.recommenders import evaluate, new_arrivals, run
+
+    fitted = []
+    create = evaluate.create
+    monkeypatch.setattr(evaluate, "create", lambda name, **params: fitted.append(name) or create(name, **params))
+    run.run("demo", "time", quick=True, only="blend")
+    run.run("demo", "time", quick=True, only="popularity")
+    report = new_arrivals.run("demo", quick=True, k=10)
+    assert fitted == ["blend", "popularity"] and report["model"] == "blend"
+
+
 def test_the_default_time_split_tests_up_to_and_including_the_last_order():
     """The test window ended before the last interaction's timestamp: Online Retail's last invoice (customer
     12680's, 15 lines) was in neither part."""
