@@ -95,11 +95,12 @@ class Signals:
         shape = (len(self.customers), len(self.product_index))
         pair_rows, pair_columns = per_pair.rows, per_pair.columns
         age, first, days = per_pair.age, per_pair.first, per_pair.days
-        # Pairs come sorted by row, then column, each once: the matrices' own layout, built without a COO pass.
+        # Pairs come sorted by row, then column, each once: the matrices' own layout, built without a COO pass. Each
+        # matrix gets its own index arrays (copy), as it did from COO: none shares them with another.
         indptr = np.concatenate([[0], np.cumsum(np.bincount(pair_rows, minlength=shape[0]))])
 
         def pair_matrix(values: np.ndarray) -> sp.csr_matrix:
-            return sp.csr_matrix((values.astype(np.float32), pair_columns, indptr), shape=shape)
+            return sp.csr_matrix((values.astype(np.float32), pair_columns, indptr), shape=shape, copy=True)
 
         # Freshness of the newest purchase of each pair, over a long and a short horizon.
         self.freshness = pair_matrix(np.exp(-age / blend.half_life_days))
