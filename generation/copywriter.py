@@ -59,7 +59,7 @@ from generation.guardrails.structure import plain_words, repeats
 from generation.llm import Usage, complete_json, model_locales
 from generation.llm.breaker import ProviderWatch
 from generation.render import offer_text
-from generation.schemas import DraftRequest
+from generation.schemas import CheckResult, DraftRequest
 from generation.settings import LLMSettings
 from generation.tidy import drop_repeated_opening, tidy
 
@@ -214,19 +214,11 @@ def _instructions(group: Group, brand: BrandKit, n_variants: int) -> str:
     return "\n".join(message["content"] for message in messages)
 
 
-def _problems(
-    group: Group, brand: BrandKit, variants: list[CopyVariant], lines: dict[str, str], instructions: str
-) -> list[tuple[str, str]]:
+def _problems(checked: _CheckedCopy, variants: list[CopyVariant], lines: dict[str, str]) -> list[tuple[str, str]]:
     """(check name, what to tell the model) for every check a version of the answer fails."""
-    request = _group_request(group)
     problems = []
     for i, variant in enumerate(variants):
-        context = CheckContext(
-            request=request, brand=brand, subject=variant.subject, preheader=variant.preheader,
-            intro=variant.intro, product_lines=list(lines.values()), line_products=list(lines),
-            instructions=instructions,
-        )  # fmt: skip
-        problems += [(c.name, f"version {i + 1}: {c.reason}") for c in run_checks(context, COPY_CHECKS) if not c.passed]
+        problems += [(c.name, f"version {i + 1}: {c.reason}") for c in checked.copy(variant, lines) if not c.passed]
     return problems
 
 
@@ -310,6 +302,7 @@ def write_group_copy(
 
     answers: list[tuple[list[CopyVariant], dict[str, str]]] = []  # every parsed answer, first to last
     instructions = _instructions(group, brand, n_variants)
+    checked = _CheckedCopy(group, brand, instructions)
     problems = ""
     started = time.perf_counter()
     for attempt_number in range(settings.max_retries + 1):
@@ -334,18 +327,63 @@ def write_group_copy(
             result.invalid_answers += 1
             problems = f"it did not fit the required JSON format ({short_reason(error)})"
             continue
-        found = _problems(group, brand, variants, lines, instructions)
+        found = _problems(checked, variants, lines)
         if attempt_number == 0:
             result.valid_first_try = True
         answers.append((variants, lines))
-        _count_turned_down(result, group, brand, variants, lines, instructions)
+        _count_turned_down(result, group, brand, variants, lines, instructions, checked)
         if not found:
             break
         problems = "; ".join(reason for _, reason in found[:4])
     result.variants, result.product_lines, result.turned_down = _choose_variants(
-        group, brand, answers, fallbacks, n_variants, instructions
+        group, brand, answers, fallbacks, n_variants, instructions, checked
     )
     return result
+
+
+class _CheckedCopy:
+    """The copy checks' results for a group's versions, with the answer's product lines and alone, and for its product
+    lines alone, by the text judged: `_count_turned_down` and `_choose_variants` judge the same versions and lines,
+    and a retry may answer one again, so each is checked once (a check reads nothing but its context: the group's
+    request, the brand kit and the instructions, which stay the same here, and the text)."""
+
+    def __init__(self, group: Group, brand: BrandKit, instructions: str) -> None:
+        self.request = _group_request(group)
+        self.brand = brand
+        self.instructions = instructions
+        self._results: dict[tuple, list[CheckResult]] = {}
+
+    def copy(self, variant: CopyVariant, lines: dict[str, str]) -> list[CheckResult]:
+        """The checks of a version with the answer's product lines (what the model is told to fix)."""
+        key = ("copy", variant.subject, variant.preheader, variant.intro, tuple(lines.items()))
+        if key not in self._results:
+            context = CheckContext(
+                request=self.request, brand=self.brand, subject=variant.subject, preheader=variant.preheader,
+                intro=variant.intro, product_lines=list(lines.values()), line_products=list(lines),
+                instructions=self.instructions,
+            )  # fmt: skip
+            self._results[key] = run_checks(context, COPY_CHECKS)
+        return self._results[key]
+
+    def variant_context(self, variant: CopyVariant) -> CheckContext:
+        """What the checks read of one version, without product lines."""
+        return CheckContext(
+            request=self.request, brand=self.brand, subject=variant.subject, preheader=variant.preheader,
+            intro=variant.intro, product_lines=[], instructions=self.instructions,
+        )  # fmt: skip
+
+    def variant(self, variant: CopyVariant) -> list[CheckResult]:
+        key = ("variant", variant.subject, variant.preheader, variant.intro)
+        if key not in self._results:
+            self._results[key] = run_checks(self.variant_context(variant), COPY_CHECKS)
+        return self._results[key]
+
+    def line(self, product_id: str, line: str) -> list[CheckResult]:
+        key = ("line", product_id, line)
+        if key not in self._results:
+            context = _line_context(self.request, self.brand, product_id, line, self.instructions)
+            self._results[key] = run_checks(context, COPY_CHECKS)
+        return self._results[key]
 
 
 # What ``lines_rejected_by_check`` counts a product line under that reads as no finished line about its product
@@ -354,26 +392,21 @@ NOT_ITS_OWN = "not_about_its_product"
 
 def _count_turned_down(
     result: GroupCopy, group: Group, brand: BrandKit, variants: list[CopyVariant], lines: dict[str, str],
-    instructions: str,
+    instructions: str, checked: _CheckedCopy | None = None,
 ) -> None:  # fmt: skip
     """Count, in ``result``, the checks each version of an answer fails on its own, and those each of its product
     lines fails, as `_choose_variants` judges them: a line's failure counted in every version (as the retry's
     message tells it) read as the versions' (a demo's "turned down by injection 12" was six lines lifted from their
     products' descriptions, each counted twice, none of it a version's)."""
-    request = _group_request(group)
+    checked = checked or _CheckedCopy(group, brand, instructions)
     for variant in variants:
-        context = CheckContext(
-            request=request, brand=brand, subject=variant.subject, preheader=variant.preheader,
-            intro=variant.intro, product_lines=[], instructions=instructions,
-        )  # fmt: skip
-        for check in run_checks(context, COPY_CHECKS):
+        for check in checked.variant(variant):
             if not check.passed:
                 result.rejected_by_check[check.name] = result.rejected_by_check.get(check.name, 0) + 1
     # A check's reason comes first: a line lifted from the instructions is about no product either.
     for product_id, line in lines.items():
-        context = _line_context(request, brand, product_id, line, instructions)
-        failed = [check.name for check in run_checks(context, COPY_CHECKS) if not check.passed]
-        if not failed and not _reads_as_its_own(line, request, product_id):
+        failed = [check.name for check in checked.line(product_id, line) if not check.passed]
+        if not failed and not _reads_as_its_own(line, checked.request, product_id):
             failed = [NOT_ITS_OWN]
         for name in failed:
             result.lines_rejected_by_check[name] = result.lines_rejected_by_check.get(name, 0) + 1
@@ -385,24 +418,23 @@ def add_usage(total: Usage, call: Usage) -> None:
 
 
 def _choose_variants(
-    group: Group, brand: BrandKit, answers: list, fallbacks: list[dict], n_variants: int, instructions: str = ""
-) -> tuple[list[tuple[CopyVariant, bool]], dict[str, str], dict[str, str]]:
+    group: Group, brand: BrandKit, answers: list, fallbacks: list[dict], n_variants: int, instructions: str = "",
+    checked: _CheckedCopy | None = None,
+) -> tuple[list[tuple[CopyVariant, bool]], dict[str, str], dict[str, str]]:  # fmt: skip
     """Model variants from any attempt that pass the copy checks and are not near-duplicates, topped up with
     template copy; per product, the first model line from any attempt that passes on its own; and, by check, the
     latest reason a check gave for turning a model variant down."""
     chosen: list[tuple[CopyVariant, bool]] = []
     lines: dict[str, str] = {}
     turned_down: dict[str, str] = {}
-    request = _group_request(group)
+    checked = checked or _CheckedCopy(group, brand, instructions)
+    request = checked.request
     for variants, answer_lines in answers:
         for variant in variants:
             if len(chosen) >= n_variants:
                 break
-            context = CheckContext(
-                request=request, brand=brand, subject=variant.subject, preheader=variant.preheader,
-                intro=variant.intro, product_lines=[], instructions=instructions,
-            )  # fmt: skip
-            failed = [check for check in run_checks(context, COPY_CHECKS) if not check.passed]
+            failed = [check for check in checked.variant(variant) if not check.passed]
+            context = checked.variant_context(variant)
             if failed and (salvaged := _with_template_field(variant, failed, context, fallbacks, len(chosen))):
                 variant, failed = salvaged, []
             turned_down.update((check.name, check.reason) for check in failed)
@@ -415,7 +447,7 @@ def _choose_variants(
             if (
                 product_id not in lines and line not in lines.values()
                 and _reads_as_its_own(line, request, product_id)
-                and _line_ok(request, brand, product_id, line, instructions)
+                and all(check.passed for check in checked.line(product_id, line))
             ):  # fmt: skip
                 lines[product_id] = line  # it for the first, the template's line for the second
     for i in range(len(fallbacks) * 2):
@@ -486,10 +518,6 @@ def _reads_as_its_own(line: str, request: DraftRequest, product_id: str) -> bool
     if product is None or not _ENDS_SENTENCE.search(line) or "(" in line or ")" in line:
         return False
     return bool(_stems(line) & _stems(product.name, product.category, product.description))
-
-
-def _line_ok(request: DraftRequest, brand: BrandKit, product_id: str, line: str, instructions: str) -> bool:
-    return all(c.passed for c in run_checks(_line_context(request, brand, product_id, line, instructions), COPY_CHECKS))
 
 
 def _line_context(
