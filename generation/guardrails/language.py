@@ -131,6 +131,13 @@ _detector_lock = threading.Lock()
 
 def detect(text: str) -> dict[str, float]:
     """Language probabilities of a text (deterministic; safe to call from several threads)."""
+    return dict(_probabilities(text))
+
+
+@lru_cache(maxsize=VERDICT_MEMO)
+def _probabilities(text: str) -> tuple[tuple[str, float], ...]:
+    """`detect`'s answer, remembered per text: the same text is judged in the email's locale and the customer's own,
+    and as a whole copy and a part of one (a product line alone, then the lines together)."""
     from langdetect import DetectorFactory, detector_factory
     from langdetect.lang_detect_exception import LangDetectException
 
@@ -140,9 +147,9 @@ def detect(text: str) -> dict[str, float]:
         try:
             detector = detector_factory._factory.create()
             detector.append(text)
-            return {item.lang: item.prob for item in detector.get_probabilities()}
+            return tuple((item.lang, item.prob) for item in detector.get_probabilities())
         except LangDetectException:
-            return {}
+            return ()
 
 
 @lru_cache(maxsize=VERDICT_MEMO)
