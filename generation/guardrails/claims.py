@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from generation.guardrails.base import CheckContext, any_word, failed, passed, word_pattern
 from generation.schemas import CheckResult, ProductFact
@@ -194,6 +195,26 @@ def absent_product_word(text: str, words: list[str], shown: str) -> str | None:
     return None
 
 
+# Distinct copy texts whose claims are remembered: a group's copy is checked for each of its customers, each
+# version alone and with its lines, so most texts come again.
+CLAIMS_MEMO = 4096
+
+
+@lru_cache(maxsize=CLAIMS_MEMO)
+def _claims_in(value: str) -> tuple[str | None, tuple[str | None, ...], str | None, tuple[str | None, ...]]:
+    """What ``value`` says, as each pattern finds it (None where it finds nothing): a guarantee, each attestation,
+    news of an order, then scarcity, a deal and a deadline. The product data decides which of them fail."""
+
+    def found(pattern: re.Pattern) -> str | None:
+        match = pattern.search(value)
+        return match.group(0) if match else None
+
+    return (
+        found(GUARANTEE), tuple(found(attestation) for attestation in ATTESTATIONS), found(TRANSACTIONAL),
+        tuple(found(pattern) for pattern in (SCARCITY, DEALS, DEADLINES)),
+    )  # fmt: skip
+
+
 def check(context: CheckContext) -> CheckResult:
     products = context.request.products
     descriptions = " ".join(product.description for product in products)
@@ -201,27 +222,22 @@ def check(context: CheckContext) -> CheckResult:
     shown = " ".join(f"{p.name} {p.category} {p.description}" for p in products)
     kinds = " ".join(f"{p.name} {p.category}" for p in products)  # what the products are, not what they go with
     for field, value in context.copy_fields().items():
-        guarantee = GUARANTEE.search(value)
-        if guarantee and not GUARANTEE.search(descriptions):
-            return failed(NAME, f"the {field} promises '{guarantee.group(0)}', which no product's data mentions")
-        for attestation in ATTESTATIONS:
-            claimed = attestation.search(value)
-            if claimed and not attestation.search(shown):
-                said = claimed.group(0)
+        guarantee, attested, news, limits = _claims_in(value)
+        if guarantee is not None and not GUARANTEE.search(descriptions):
+            return failed(NAME, f"the {field} promises '{guarantee}', which no product's data mentions")
+        for attestation, said in zip(ATTESTATIONS, attested, strict=True):
+            if said is not None and not attestation.search(shown):
                 return failed(NAME, f"the {field} says '{said}', which no product's data in this email says")
-        news = TRANSACTIONAL.search(value)
-        if news:
+        if news is not None:
             return failed(
-                NAME, f"the {field} says '{news.group(0)}': a marketing email must not read as news of the "
+                NAME, f"the {field} says '{news}': a marketing email must not read as news of the "
                 "customer's order, delivery, payment or account, which Tailor's data does not give",
             )  # fmt: skip
-        for pattern, what in (
-            (SCARCITY, "how many remain"), (DEALS, "a deal no offer of this email makes"),
-            (DEADLINES, "when anything ends: its offers have no end date"),
-        ):  # fmt: skip
-            match = pattern.search(value)
-            if match:
-                return failed(NAME, f"the {field} claims '{match.group(0)}': Tailor's data does not say {what}")
+        for match, what in zip(limits, (
+            "how many remain", "a deal no offer of this email makes", "when anything ends: its offers have no end date",
+        ), strict=True):  # fmt: skip
+            if match is not None:
+                return failed(NAME, f"the {field} claims '{match}': Tailor's data does not say {what}")
         absent = absent_product_word(value, product_words, kinds)
         if absent:
             return failed(NAME, f"the {field} speaks of '{absent}', but no product in this email is one")

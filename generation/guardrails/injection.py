@@ -10,6 +10,7 @@ subject"), or a longer one holding a run of ``COPIED_WORDS`` of them.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from generation.guardrails.base import CheckContext, failed, passed
 from generation.schemas import CheckResult
@@ -60,11 +61,11 @@ def _words(text: str) -> list[str]:
     return re.findall(r"\w+", text.lower())
 
 
-def _shingles(words: list[str], size: int) -> set[tuple[str, ...]]:
+def _shingles(words: list[str] | tuple[str, ...], size: int) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
-def _repeats(words: list[str], told: str, told_shingles: set[tuple[str, ...]]) -> bool:
+def _repeats(words: tuple[str, ...], told: str, told_shingles: frozenset[tuple[str, ...]]) -> bool:
     """Whether a part of ``words`` repeats the instructions (``told``: their words, one space apart and around):
     a part shorter than ``COPIED_WORDS`` whose words come in them in its order, or a longer part holding a run of
     that many of them. One word alone is never judged: every word of copy is in some instruction."""
@@ -73,18 +74,36 @@ def _repeats(words: list[str], told: str, told_shingles: set[tuple[str, ...]]) -
     return bool(told_shingles & _shingles(words, COPIED_WORDS))
 
 
+# Distinct texts (copy, data, instructions) whose words and signs are remembered: a group's copy, products and
+# instructions are checked again for each of its customers and each version.
+TEXTS_MEMO = 4096
+
+
+@lru_cache(maxsize=TEXTS_MEMO)
+def _sign_in(value: str) -> str | None:
+    """The first of `_SIGNS` that ``value`` shows, by what it is, or None."""
+    return next((what for what, pattern in _SIGNS.items() if pattern.search(value)), None)
+
+
+@lru_cache(maxsize=TEXTS_MEMO)
+def _words_and_shingles(text: str) -> tuple[tuple[str, ...], frozenset[tuple[str, ...]]]:
+    """`_words` of ``text`` and their runs of `COPIED_WORDS`."""
+    words = tuple(_words(text))
+    return words, frozenset(_shingles(words, COPIED_WORDS))
+
+
 def check(context: CheckContext) -> CheckResult:
     request = context.request
     data_texts = [p.description for p in request.products] + [request.customer.first_name, request.reason]
-    data_shingles = set().union(*(_shingles(_words(text), COPIED_WORDS) for text in data_texts))
-    told_words = _words(context.instructions)
-    told, told_shingles = f" {' '.join(told_words)} ", _shingles(told_words, COPIED_WORDS)
+    data_shingles = set().union(*(_words_and_shingles(text)[1] for text in data_texts))
+    told_words, told_shingles = _words_and_shingles(context.instructions)
+    told = f" {' '.join(told_words)} "
     for field, value in context.copy_fields().items():
-        for what, pattern in _SIGNS.items():
-            if pattern.search(value):
-                return failed(NAME, f"the {field} contains {what}, which email copy never needs")
-        if data_shingles & _shingles(_words(value), COPIED_WORDS):
+        if (what := _sign_in(value)) is not None:
+            return failed(NAME, f"the {field} contains {what}, which email copy never needs")
+        words, shingles = _words_and_shingles(value)
+        if data_shingles & shingles:
             return failed(NAME, f"the {field} repeats product or customer data word for word")
-        if told_words and _repeats(_words(value), told, told_shingles):
+        if told_words and _repeats(words, told, told_shingles):
             return failed(NAME, f"the {field} repeats the instructions instead of writing to the customer")
     return passed(NAME)
