@@ -116,10 +116,19 @@ def downgrade_problem(engine: Engine, revision: str) -> str | None:
 
 def _migrate(engine: Engine, revision: str, step: Callable[[Config, str], None]) -> tuple[str | None, str | None]:
     """Run the Alembic ``step`` (``command.upgrade`` or ``command.downgrade``) to ``revision`` under the lock and with
-    the copy aside that ``upgrade`` describes, and log the revisions it went from and to; returns them."""
-    with _sqlite_file_lock(engine), _undone_if_stopped(engine, revision):
-        before = _current(engine)
-        step(alembic_config(engine), revision)
+    the copy aside that ``upgrade`` describes, and log the revisions it went from and to; returns them. A database
+    already at ``revision`` is left to itself: Alembic's run loaded migrations/env.py and every revision's module
+    afresh to do nothing, at each command's and server's start (0.2 s of CPU). That is read under the SQLite file's
+    lock, once a copy left by a stopped migration is put back; on PostgreSQL a migration commits its schema and its
+    revision together, so a process that reads the revision still old waits for the lock in migrations/env.py."""
+    with _sqlite_file_lock(engine):
+        _undo_a_stopped_migration(engine)
+        heads = _heads(engine)
+        before = _joined(heads)
+        if heads == _wanted(revision):
+            return before, before
+        with _undone_if_stopped(engine):
+            step(alembic_config(engine), revision)
         after = _current(engine)
     if after != before:  # the revision to go back to, to undo it (README: Upgrading and rolling back)
         shown = engine.url.render_as_string(hide_password=True)
@@ -129,30 +138,55 @@ def _migrate(engine: Engine, revision: str, step: Callable[[Config, str], None])
 
 def _current(engine: Engine) -> str | None:
     """The database's revision (its heads joined by commas), None for a database not migrated yet."""
+    return _joined(_heads(engine))
+
+
+def _heads(engine: Engine) -> set[str]:
+    """The database's heads: none for a database not migrated yet."""
     with engine.connect() as connection:
-        heads = MigrationContext.configure(connection).get_current_heads()
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def _joined(heads: set[str]) -> str | None:
     return ",".join(sorted(heads)) or None
 
 
-@contextmanager
-def _undone_if_stopped(engine: Engine, revision: str) -> Iterator[None]:
-    """On a SQLite file, a migration that fails or is stopped (Ctrl-C) leaves the database as it was before it, and
-    one whose process was killed is undone at the next start: SQLite's driver commits each schema statement at
-    once, so a migration stopped half way left tables its revision did not record, and every later start failed
-    ("table replaced_drafts already exists"). The database is copied beside itself (``.pre-migration``, readable
-    by its owner alone) before a migration runs, and the copy removed once it has run."""
+def _wanted(revision: str) -> set[str] | None:
+    """The heads of a database at ``revision``, one of this version's migrations ("head" resolved); None for one no
+    database is found at without running Alembic: "base", a relative revision ("+1"), one this version does not know
+    (Alembic refuses it)."""
+    target = _migrations().as_revision_number(revision)
+    wanted = set(target) if isinstance(target, tuple) else {target}
+    return wanted if all(known_revision(head) for head in wanted) else None
+
+
+def _sqlite_file(engine: Engine) -> Path | None:
+    """The engine's SQLite file; None on PostgreSQL and for a database in memory."""
     database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not database or database == ":memory:":
-        yield
-        return
-    path = Path(database)
-    backup = pre_migration_copy(path)
-    if backup.exists():
+    return None if not database or database == ":memory:" else Path(database)
+
+
+def _undo_a_stopped_migration(engine: Engine) -> None:
+    """On a SQLite file, put back the copy a migration whose process was killed left (``_undone_if_stopped``)."""
+    path = _sqlite_file(engine)
+    if path is not None and (backup := pre_migration_copy(path)).exists():
         log.warning("a migration stopped half way is undone", extra={"database": str(path)})
         _restore(engine, path, backup)
-    if not _pending(engine, revision):
+
+
+@contextmanager
+def _undone_if_stopped(engine: Engine) -> Iterator[None]:
+    """On a SQLite file, a migration that fails or is stopped (Ctrl-C) leaves the database as it was before it, and
+    one whose process was killed is undone at the next start (``_undo_a_stopped_migration``): SQLite's driver commits
+    each schema statement at once, so a migration stopped half way left tables its revision did not record, and
+    every later start failed ("table replaced_drafts already exists"). The database is copied beside itself
+    (``.pre-migration``, readable by its owner alone) before a migration runs, and the copy removed once it has run.
+    A start with nothing to migrate copies nothing (``_migrate`` runs none)."""
+    path = _sqlite_file(engine)
+    if path is None:
         yield
         return
+    backup = pre_migration_copy(path)
     _copy_aside(path, backup)
     try:
         yield
@@ -160,15 +194,6 @@ def _undone_if_stopped(engine: Engine, revision: str) -> Iterator[None]:
         _restore(engine, path, backup)
         raise
     backup.unlink()
-
-
-def _pending(engine: Engine, revision: str) -> bool:
-    """Whether the database is not at ``revision`` yet (a start with nothing to migrate copies nothing)."""
-    script = _migrations()
-    target = script.as_revision_number(revision)
-    wanted = set(target) if isinstance(target, tuple) else {target}
-    with engine.connect() as connection:
-        return set(MigrationContext.configure(connection).get_current_heads()) != wanted
 
 
 def _copy_aside(path: Path, backup: Path) -> None:
@@ -209,10 +234,10 @@ def migration_lock_file(path: Path) -> Path:
 
 @contextmanager
 def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not database or database == ":memory:":
+    path = _sqlite_file(engine)
+    if path is None:
         yield
         return
-    with migration_lock_file(Path(database)).open("a") as lock:
+    with migration_lock_file(path).open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the handle closes, also if the process dies
         yield
