@@ -665,7 +665,9 @@ def test_tailor_s_own_sends_to_customers_without_orders_name_their_segment_after
     engine.dispose()
 
 
-def test_an_upgrade_says_from_which_revision_to_which_and_a_start_with_nothing_to_migrate_says_nothing(tmp_path):
+def test_an_upgrade_says_from_which_revision_to_which_and_a_start_with_nothing_to_migrate_says_nothing(
+    tmp_path, request
+):
     """A shop upgrading Tailor saw no line in the server's log that its database had been migrated, nor from which
     revision: the one thing to know before rolling back (``downgrade`` to it)."""
     import logging
@@ -680,8 +682,7 @@ def test_an_upgrade_says_from_which_revision_to_which_and_a_start_with_nothing_t
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     try:
-        engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-        upgrade(engine, "0002")
+        engine = _database("sqlite", tmp_path, request, "m", at="0002")
         records.clear()
         upgrade(engine)
         (record,) = [r for r in records if r.getMessage() == "database migrated" and str(tmp_path) in r.database]
