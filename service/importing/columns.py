@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -258,20 +259,23 @@ def parse_table(
     if missing:
         problems = [Problem(None, name, _missing(name, frame.columns)) for name in missing]
         return frame, problems + _header_hint(frame) + _columns_hint(frame, missing)
-    problems += _nul_characters(frame)
-    parsed = pd.DataFrame(index=frame.index)
+    distinct = _Distinct(frame, [column.name for column in spec.columns if column.name in frame.columns])
+    problems += _nul_characters(frame, distinct)
+    columns: dict[str, object] = {}  # one frame made of them all: adding its columns one by one copied it each time
     for column in spec.columns:
         if column.name not in frame.columns:
-            parsed[column.name] = None if column.kept_when_missing else column.default
+            columns[column.name] = None if column.kept_when_missing else column.default
             continue
-        values, bad = _parse_column(frame[column.name], column, (dates_day_first or {}).get(column.name))
+        raw = frame[column.name]
+        values, bad = _parse_column(raw, column, (dates_day_first or {}).get(column.name), distinct)
         if column.empty_for_kinds and "kind" in frame.columns:
-            values, bad = _empty_for_kinds(frame, column, values, bad)
-        parsed[column.name] = values
-        problems.extend(_empty_everywhere(frame[column.name], column.name, bad))
+            values, bad = _empty_for_kinds(distinct, column, values, bad)
+        columns[column.name] = values
+        problems.extend(_empty_everywhere(raw, column.name, bad, distinct.blank_cells(column.name)))
     if spec.keep_extra:
-        parsed["attributes"], long_attributes = _attributes(frame, spec)
+        columns["attributes"], long_attributes = _attributes(frame, spec)
         problems += long_attributes
+    parsed = pd.DataFrame(columns, index=frame.index)
     key = [k for k in spec.key if k in parsed.columns]
     duplicated = parsed.duplicated(subset=key, keep="first")
     if duplicated.any():
@@ -281,7 +285,7 @@ def parse_table(
             problems.append(
                 Problem(int(index), ", ".join(spec.key), f"the same key is on row {int(first_rows[index])}")
             )
-    totals = _totals_rows(frame, spec)
+    totals = _totals_rows(frame, spec, distinct)
     if totals:  # one problem says what the line is, not each of its empty cells
         problems = [problem for problem in problems if problem.row not in totals]
         problems += [Problem(row, None, TOTALS_ROW) for row in sorted(totals)]
@@ -294,14 +298,15 @@ def parsed_column(raw: pd.Series, spec: TableSpec, name: str) -> pd.Series:
 
 
 def _empty_for_kinds(
-    frame: pd.DataFrame, column: Column, values: pd.Series, problems: list[Problem]
+    distinct: _Distinct, column: Column, values: pd.Series, problems: list[Problem]
 ) -> tuple[pd.Series, list[Problem]]:
     """``column``'s values and problems where the lines of ``column.empty_for_kinds`` (by the `kind` column as
     written, in any case) may leave it empty: their empty cells read as ``column.empty_as``, not as problems."""
-    may_be_empty = _text(frame["kind"]).str.lower().isin(column.empty_for_kinds) & (_text(frame[column.name]) == "")
+    kinds = distinct.texts.stripped.fillna("").str.lower().isin(column.empty_for_kinds).to_numpy(dtype=bool)
+    may_be_empty = kinds[distinct.codes["kind"]] & distinct.blank_cells(column.name)
     if not may_be_empty.any():
         return values, problems
-    rows = {int(index) for index in frame.index[may_be_empty.to_numpy(dtype=bool)]}
+    rows = {int(index) for index in values.index[may_be_empty]}
     kept = [problem for problem in problems if problem.row not in rows]
     return values.where(~may_be_empty, column.empty_as), kept
 
@@ -322,10 +327,11 @@ def _spelt_twice(columns: pd.Index, spec: TableSpec) -> list[Problem]:
     return found
 
 
-def _empty_everywhere(raw: pd.Series, name: str, problems: list[Problem]) -> list[Problem]:
-    """``problems`` of one column, where a column that must have values is empty on every row of ``raw`` said so in
-    one problem, not once a row (a file of 300,000 lines listed its first thousand lines and stopped)."""
-    if len(raw) < 2 or len(problems) < len(raw) or not (_text(raw) == "").all():
+def _empty_everywhere(raw: pd.Series, name: str, problems: list[Problem], blank: np.ndarray) -> list[Problem]:
+    """``problems`` of one column, where a column that must have values is empty on every row of ``raw`` (``blank``:
+    which cells are, as ``_text`` reads them) said so in one problem, not once a row (a file of 300,000 lines listed
+    its first thousand lines and stopped)."""
+    if len(raw) < 2 or len(problems) < len(raw) or not blank.all():
         return problems
     rows = [int(index) for index in raw.index]
     if {problem.row for problem in problems if problem.message.startswith("is empty")} != set(rows):
@@ -334,7 +340,7 @@ def _empty_everywhere(raw: pd.Series, name: str, problems: list[Problem]) -> lis
                     "right column, or was it left out of the export?")]  # fmt: skip
 
 
-def _totals_rows(frame: pd.DataFrame, spec: TableSpec) -> set[int]:
+def _totals_rows(frame: pd.DataFrame, spec: TableSpec, distinct: _Distinct) -> set[int]:
     """The rows that hold numbers and no id, text nor date, but perhaps a label such as "Total" in the first cell: the
     sums a spreadsheet keeps under its data, saved with it."""
     numbers = [c.name for c in spec.columns if c.kind == "number" and c.name in frame.columns]
@@ -342,11 +348,12 @@ def _totals_rows(frame: pd.DataFrame, spec: TableSpec) -> set[int]:
     if not numbers or not blank or frame.empty:
         return set()
     first = frame.columns[0]
-    rows = frame.index
-    for name in [name for name in blank if name != first]:  # column by column: few rows are left after the first
-        rows = rows[(_text(frame.loc[rows, name]) == "").to_numpy(dtype=bool)]
-        if rows.empty:
-            return set()
+    empty = np.ones(len(frame), dtype=bool)
+    for name in [name for name in blank if name != first]:
+        empty &= distinct.blank_cells(name)
+    rows = frame.index[empty]
+    if rows.empty:
+        return set()
     label = _text(frame.loc[rows, first])
     labelled = (label == "") | label.str.fullmatch(_TOTAL_WORDS.pattern, case=False)
     summed = pd.concat([_text(frame.loc[rows, name]) != "" for name in numbers], axis=1).any(axis=1)
@@ -357,15 +364,19 @@ def _text(cells: pd.Series) -> pd.Series:
     return cells.astype("string").str.strip().fillna("")
 
 
-def _nul_characters(frame: pd.DataFrame) -> list[Problem]:
+def _nul_characters(frame: pd.DataFrame, distinct: _Distinct) -> list[Problem]:
     """The cells holding a NUL character (U+0000, a broken export's): PostgreSQL stores no text with it, and refused
-    the whole import with an error that named no row."""
+    the whole import with an error that named no row. ``distinct``: the documented columns' texts, read once."""
     found = []
+    holds_nul = distinct.texts.raw.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool)
     for name in frame.columns:
         cells = frame[name]
         if not (cells.dtype == object or pd.api.types.is_string_dtype(cells)):
             continue
-        holding = cells.astype("string").str.contains("\x00", regex=False).fillna(False)
+        if name in distinct.codes:
+            holding = holds_nul[distinct.codes[name]]
+        else:
+            holding = cells.astype("string").str.contains("\x00", regex=False).fillna(False)
         found += [
             Problem(int(index), str(name), "holds a NUL character (\\x00), which cannot be stored: remove it")
             for index in cells.index[holding]
@@ -373,15 +384,17 @@ def _nul_characters(frame: pd.DataFrame) -> list[Problem]:
     return found
 
 
-def _hidden_characters(text: pd.Series, column: Column) -> list[Problem]:
+def _hidden_characters(text: pd.Series, cells: np.ndarray, rows: pd.Index, column: Column) -> list[Problem]:
     """The cells of an address column holding a character no one sees (generation.invisible): dropped, the address
-    would be another than the file's, mailing someone the shop did not name."""
-    holding = text.str.contains(HIDDEN, regex=True).fillna(False)
+    would be another than the file's, mailing someone the shop did not name. ``text``: the column's distinct texts,
+    ``cells``: each row's among them, ``rows``: the rows' numbers."""
+    holding = text.str.contains(HIDDEN, regex=True).fillna(False).to_numpy(dtype=bool)
+    hidden = {at: first_hidden(text.iloc[at]) for at in np.flatnonzero(holding)}
     return [
-        Problem(int(index), column.name, f"{hidden}, which no one sees and which makes it another address: correct "
-                "the address where the file comes from")
-        for index in text.index[holding.to_numpy(dtype=bool)]
-        if (hidden := first_hidden(text[index]))
+        Problem(int(rows[position]), column.name, f"{hidden[cells[position]]}, which no one sees and which makes it "
+                "another address: correct the address where the file comes from")
+        for position in np.flatnonzero(holding[cells])
+        if hidden[cells[position]]
     ]  # fmt: skip
 
 
@@ -470,85 +483,202 @@ def _composed(value: object) -> object:
     return value if isinstance(value, bool | int | float) else _composed(str(value))
 
 
-def _parse_column(raw: pd.Series, column: Column, day_first: bool | None = None) -> tuple[pd.Series, list[Problem]]:
-    problems: list[Problem] = []
-    # composed (NFC), as people type: "Jürgen" from a Mac's export is "Ju" and a combining diaeresis, which the
-    # greeting took for no name and a search for the typed name did not find
-    text = raw.astype("string").str.normalize("NFC").str.strip()
-    text = unforced(text)  # ="0049 30 1234" from a spreadsheet that kept the cell as text is that text
-    if column.shown:
-        text = text.map(visible, na_action="ignore").astype("string").str.strip()
-    if column.exact:
-        problems += _hidden_characters(text, column)
-    empty = text.isna() | (text == "")
+class _Texts:
+    """Distinct cell texts and what parsing reads in each, worked out once for all the cells that hold it. ``raw``:
+    each as ``astype("string")`` writes a cell; ``text``: as read, composed (NFC), stripped and unforced."""
+
+    def __init__(self, raw: pd.Series, text: pd.Series):
+        self.raw, self.text = raw, text
+
+    @cached_property
+    def empty(self) -> np.ndarray:
+        return (self.text.isna() | (self.text == "")).to_numpy(dtype=bool)
+
+    @cached_property
+    def filled(self) -> pd.Series:
+        return self.text.fillna("")
+
+    @cached_property
+    def ids(self) -> pd.Series:
+        return whole_number_ids(self.filled)  # unforced already: ="=""7""" is the id ="7"
+
+    @cached_property
+    def inexact(self) -> np.ndarray:
+        return inexact_ids(self.raw).to_numpy(dtype=bool)
+
+    @cached_property
+    def lowered(self) -> pd.Series:
+        return self.text.str.lower().fillna("")
+
+    @cached_property
+    def stripped(self) -> pd.Series:
+        return self.raw.str.strip()  # as ``_text`` reads a cell
+
+    @cached_property
+    def blank(self) -> np.ndarray:
+        return (self.stripped.fillna("") == "").to_numpy(dtype=bool)
+
+
+class _Distinct:
+    """The distinct texts of a frame's documented columns (``_Texts``), read once however many cells hold them: an
+    order file repeats its ids, dates and amounts line after line, and a file read in chunks of a few lines paid
+    each column's reading on its own. ``codes``: per column, each cell's position among ``texts``."""
+
+    def __init__(self, frame: pd.DataFrame, names: list[str]):
+        raw = [frame[name].astype("string") for name in names]
+        together = pd.concat(raw, ignore_index=True) if raw else pd.Series(dtype="string")
+        codes, distinct = together.factorize(use_na_sentinel=False)
+        ends = np.cumsum([len(cells) for cells in raw]).tolist()
+        self.codes = {name: codes[end - len(cells) : end] for name, cells, end in zip(names, raw, ends, strict=True)}
+        texts = pd.Series(distinct, dtype="string")
+        # composed (NFC), as people type: "Jürgen" from a Mac's export is "Ju" and a combining diaeresis, which the
+        # greeting took for no name and a search for the typed name did not find
+        self.texts = _Texts(texts, unforced(texts.str.normalize("NFC").str.strip()))  # ="0049 30 1234" is that text
+
+    def of(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Column ``name``'s own distinct texts, in the order its cells first hold them: each cell's position among
+        them, and their positions in ``texts``."""
+        return pd.factorize(self.codes[name])
+
+    def shown(self, name: str) -> tuple[np.ndarray, _Texts]:
+        """Column ``name``'s own distinct texts as a reader sees them (``generation.invisible.visible``), and each
+        cell's position among them."""
+        cells, positions = self.of(name)
+        shown = self.texts.text.iloc[positions].map(visible, na_action="ignore").astype("string").str.strip()
+        return cells, _Texts(self.texts.raw.iloc[positions], shown)
+
+    def blank_cells(self, name: str) -> np.ndarray:
+        """Which cells of column ``name`` are empty or blank, as ``_text`` reads them."""
+        return self.texts.blank[self.codes[name]]
+
+
+def _parse_column(
+    raw: pd.Series, column: Column, day_first: bool | None = None, distinct: _Distinct | None = None
+) -> tuple[pd.Series, list[Problem]]:
+    """``raw``'s values as ``column`` reads them, and its problems; each distinct text is read once (``distinct``:
+    those of ``raw``'s frame, else of ``raw`` alone)."""
+    distinct = distinct or _Distinct(raw.to_frame(column.name), [column.name])
     if column.kind in ("id", "text"):
-        values = text.fillna("")
-        if column.kind == "id":  # the models read ids so: a key stored otherwise would match none of them
-            values = whole_number_ids(values)  # unforced above already: ="=""7""" is the id ="7"
-            for index in raw.index[inexact_ids(raw)]:
-                problems.append(Problem(int(index), column.name, inexact_id(raw[index])))
-        if column.max_length is not None:
-            for index in values.index[values.str.len() > column.max_length]:
-                problems.append(
-                    Problem(int(index), column.name, f"is {len(values[index]):,} characters long; at most "
-                            f"{column.max_length:,} are kept")
-                )  # fmt: skip
-        if column.choices:
-            values = values.where(~empty, column.default or "")
-            values = values.str.lower()
-            bad = ~values.isin(column.choices)
-            for index in values.index[bad]:
-                problems.append(
-                    Problem(
-                        int(index),
-                        column.name,
-                        f"'{raw[index]}' is not one of {', '.join(column.choices)}",
-                    )
-                )
-        elif not column.allow_empty:
-            for index in values.index[empty]:
-                problems.append(Problem(int(index), column.name, "is empty"))
-        return values.astype(object), problems
+        return _text_values(raw, column, distinct)
     if column.kind == "bool":
-        lowered = text.str.lower().fillna("")
-        values = lowered.isin(TRUE_WORDS)
-        if column.default is not None:
-            values = values.where(~empty, bool(column.default))
-        elif not column.allow_empty:  # a consent or a stock level the file does not give is not taken for "no"
-            for index in values.index[empty]:
-                problems.append(Problem(int(index), column.name, "is empty: write true or false"))
-        bad = ~(lowered.isin(TRUE_WORDS) | lowered.isin(FALSE_WORDS)) & ~empty
-        for index in values.index[bad]:
-            problems.append(Problem(int(index), column.name, f"'{raw[index]}' is not true/false"))
-        return values.astype(bool), problems
+        return _bool_values(raw, column, distinct)
     if column.kind == "number":
-        values = pd.to_numeric(text, errors="coerce")
-        if column.default is not None:
-            values = values.where(~empty, column.default)
-        bad = values.isna() & ~(empty & column.allow_empty)
-        for index in values.index[bad]:
-            what = "is empty" if empty[index] else not_a_number(str(raw[index]))
-            problems.append(Problem(int(index), column.name, what))
-        for index in values.index[np.isinf(values)]:  # "inf" and 1e400 read as infinite: no amount is
-            problems.append(Problem(int(index), column.name, f"'{raw[index]}' is not a finite number"))
-        values = values.where(~np.isinf(values))  # kept out of the checks below, which would name it again
-        if column.whole:
-            for index in values.index[(values % 1 != 0) & values.notna()]:
-                problems.append(Problem(int(index), column.name, f"'{raw[index]}' is not a whole number"))
-        if column.minimum is not None:
-            for index in values.index[(values < column.minimum).fillna(False)]:
-                problems.append(Problem(int(index), column.name, f"must be at least {column.minimum:,}"))
-        if column.maximum is not None:
-            for index in values.index[(values > column.maximum).fillna(False)]:
-                problems.append(Problem(int(index), column.name, f"must be at most {column.maximum:,}"))
-        return values.astype(float), problems
+        return _number_values(raw, column, distinct)
     if column.kind == "timestamp":
-        values, order_problem = parse_dates(text, day_first)
-        if order_problem:
-            message = order_problem.describe(lambda position: f"row {int(text.index[position])}")
-            return values, [Problem(int(text.index[order_problem.position]), column.name, message)]
-        for index in values.index[values.isna() & ~(empty & column.allow_empty)]:
-            what = "is empty" if empty[index] else f"'{raw[index]}' is not a date/time{_serial_day_hint(raw[index])}"
-            problems.append(Problem(int(index), column.name, what))
-        return values, problems
+        return _timestamp_values(raw, column, distinct, day_first)
     raise ValueError(f"unknown column kind {column.kind}")
+
+
+def _text_values(raw: pd.Series, column: Column, distinct: _Distinct) -> tuple[pd.Series, list[Problem]]:
+    rows, problems = raw.index, []
+    cells, texts = distinct.shown(column.name) if column.shown else (distinct.codes[column.name], distinct.texts)
+    if column.exact:
+        problems += _hidden_characters(texts.text, cells, rows, column)
+    values = texts.filled
+    if column.kind == "id":  # the models read ids so: a key stored otherwise would match none of them
+        values = texts.ids
+        # a float too large to be a whole number exactly is read as such
+        inexact = inexact_ids(raw).to_numpy(dtype=bool) if pd.api.types.is_float_dtype(raw) else texts.inexact[cells]
+        for index in rows[inexact]:
+            problems.append(Problem(int(index), column.name, inexact_id(raw[index])))
+    kept = values.to_numpy(dtype=object)
+    if column.max_length is not None:
+        too_long = (values.str.len() > column.max_length).to_numpy(dtype=bool)
+        for position in np.flatnonzero(too_long[cells]):
+            problems.append(
+                Problem(int(rows[position]), column.name, f"is {len(kept[cells[position]]):,} characters long; at "
+                        f"most {column.max_length:,} are kept")
+            )  # fmt: skip
+    if column.choices:
+        values = values.where(~texts.empty, column.default or "")
+        values = values.str.lower()
+        kept = values.to_numpy(dtype=object)
+        bad = ~values.isin(column.choices).to_numpy(dtype=bool)
+        for index in rows[bad[cells]]:
+            problems.append(
+                Problem(
+                    int(index),
+                    column.name,
+                    f"'{raw[index]}' is not one of {', '.join(column.choices)}",
+                )
+            )
+    elif not column.allow_empty:
+        for index in rows[texts.empty[cells]]:
+            problems.append(Problem(int(index), column.name, "is empty"))
+    return pd.Series(kept[cells], index=rows, name=raw.name, dtype=object), problems
+
+
+def _bool_values(raw: pd.Series, column: Column, distinct: _Distinct) -> tuple[pd.Series, list[Problem]]:
+    rows, problems = raw.index, []
+    cells, texts = distinct.codes[column.name], distinct.texts
+    true = texts.lowered.isin(TRUE_WORDS).to_numpy(dtype=bool)
+    empty = texts.empty[cells]
+    values = true[cells]
+    if column.default is not None:
+        values = np.where(empty, bool(column.default), values)
+    elif not column.allow_empty:  # a consent or a stock level the file does not give is not taken for "no"
+        for index in rows[empty]:
+            problems.append(Problem(int(index), column.name, "is empty: write true or false"))
+    bad = ~(true | texts.lowered.isin(FALSE_WORDS).to_numpy(dtype=bool))[cells] & ~empty
+    for index in rows[bad]:
+        problems.append(Problem(int(index), column.name, f"'{raw[index]}' is not true/false"))
+    return pd.Series(values, index=rows, name=raw.name, dtype=bool), problems
+
+
+def _number_values(raw: pd.Series, column: Column, distinct: _Distinct) -> tuple[pd.Series, list[Problem]]:
+    """The column's numbers, read from its own distinct texts: which of them are, pandas decides over them all."""
+    rows, problems = raw.index, []
+    cells, positions = distinct.of(column.name)
+    empty = distinct.texts.empty[positions]
+    values = pd.to_numeric(distinct.texts.text.iloc[positions], errors="coerce")
+    if column.default is not None:
+        values = values.where(~empty, column.default)
+    for position in np.flatnonzero(_cells_where(values.isna() & ~(empty & column.allow_empty), cells)):
+        index = rows[position]
+        what = "is empty" if empty[cells[position]] else not_a_number(str(raw[index]))
+        problems.append(Problem(int(index), column.name, what))
+    infinite = np.isinf(values)
+    for index in rows[_cells_where(infinite, cells)]:  # "inf" and 1e400 read as infinite: no amount is
+        problems.append(Problem(int(index), column.name, f"'{raw[index]}' is not a finite number"))
+    values = values.where(~infinite)  # kept out of the checks below, which would name it again
+    if column.whole:
+        for index in rows[_cells_where((values % 1 != 0) & values.notna(), cells)]:
+            problems.append(Problem(int(index), column.name, f"'{raw[index]}' is not a whole number"))
+    if column.minimum is not None:
+        for index in rows[_cells_where((values < column.minimum).fillna(False), cells)]:
+            problems.append(Problem(int(index), column.name, f"must be at least {column.minimum:,}"))
+    if column.maximum is not None:
+        for index in rows[_cells_where((values > column.maximum).fillna(False), cells)]:
+            problems.append(Problem(int(index), column.name, f"must be at most {column.maximum:,}"))
+    return pd.Series(values.astype(float).to_numpy()[cells], index=rows, name=raw.name), problems
+
+
+def _timestamp_values(
+    raw: pd.Series, column: Column, distinct: _Distinct, day_first: bool | None
+) -> tuple[pd.Series, list[Problem]]:
+    """The column's dates, read from its own distinct texts in the order its cells first hold them: the first
+    value that settles (or unsettles) the order of numeric dates is the first cell's that does."""
+    rows, problems = raw.index, []
+    cells, positions = distinct.of(column.name)
+    empty = distinct.texts.empty[positions][cells]
+    text = distinct.texts.text.iloc[positions].rename(raw.name)
+    read, order_problem = parse_dates(text, day_first)
+    values = pd.Series(read.array.take(cells), index=rows, name=read.name)
+    if order_problem:
+        first_cells = rows[np.unique(cells, return_index=True)[1]]  # the row where each distinct text is first
+
+        def where(position: int) -> str:
+            return f"row {int(first_cells[position])}"
+
+        message = order_problem.describe(where)
+        return values, [Problem(int(first_cells[order_problem.position]), column.name, message)]
+    for position in np.flatnonzero(values.isna().to_numpy(dtype=bool) & ~(empty & column.allow_empty)):
+        index = rows[position]
+        what = "is empty" if empty[position] else f"'{raw[index]}' is not a date/time{_serial_day_hint(raw[index])}"
+        problems.append(Problem(int(index), column.name, what))
+    return values, problems
+
+
+def _cells_where(flags: pd.Series, cells: np.ndarray) -> np.ndarray:
+    """Per cell, whether its distinct text's flag (a boolean Series, missing: no) holds."""
+    return flags.to_numpy(dtype=bool, na_value=False)[cells]
