@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -188,6 +188,7 @@ _TOTAL_WORDS = re.compile(r"(grand\s+)?(sub)?totals?:?|sums?:?|summe:?|gesamt(su
 TOTALS_ROW = "looks like a totals row (sums, and no ids or dates): remove it from the export and try again"
 
 
+@lru_cache(maxsize=4096)  # the same header's names, compared with each documented column's, chunk after chunk
 def _plain(text: str) -> str:
     return re.sub(r"[\s_\-]", "", text).casefold()
 
