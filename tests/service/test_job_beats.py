@@ -153,7 +153,11 @@ def test_a_schedule_lets_its_tick_pass_while_a_job_of_its_kind_beats_and_not_onc
     from service.jobs import heartbeat, recovery
     from service.jobs.schedule import PeriodicJob
 
-    monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", BEAT)
+    # A beat of a second, not BEAT: the test's own thread beats for the first server, and on a loaded machine (two
+    # cores under three workers) one of its 0.1 s sleeps and commits took past the 0.6 s of three missed beats, so
+    # the schedule rightly took the job for dead (it failed so once in a fresh clone's make test, 2026-12-07).
+    beat = 1.0
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", beat)
     first_server = f"{recovery.worker_name().rsplit(':', 1)[0]}:0another0boot"
     with session_scope(engine) as session:
         session.add(Job(id="due-check", kind="send_due", status="running", worker=first_server, heartbeat_at=utcnow()))
@@ -164,10 +168,10 @@ def test_a_schedule_lets_its_tick_pass_while_a_job_of_its_kind_beats_and_not_onc
         for _ in range(5):  # the first server's due-check beats
             with session_scope(engine) as session:
                 session.get(Job, "due-check").heartbeat_at = utcnow()
-            time.sleep(BEAT / 2)
+            time.sleep(beat / 2)
         assert schedule.last_job_id is None
         with session_scope(engine) as session:  # its process died: no beat for more than a few
-            session.get(Job, "due-check").heartbeat_at = utcnow() - timedelta(seconds=5 * BEAT)
+            session.get(Job, "due-check").heartbeat_at = utcnow() - timedelta(seconds=5 * beat)
         deadline = time.monotonic() + 10
         while schedule.last_job_id is None and time.monotonic() < deadline:
             time.sleep(0.05)
