@@ -132,7 +132,6 @@ class PandasGroupedSignals(Signals):
         self.breadth = np.log1p(np.diff(self.bought.indptr)).astype(np.float32)
 
     def _read_lines(self, lines: pd.DataFrame, blend):
-        import scipy.sparse as sp
 
         shape = (len(self.customers), len(self.product_index))
         rows = self.rows_of(lines["customer_id"].to_numpy())
@@ -153,24 +152,8 @@ class PandasGroupedSignals(Signals):
             order_days > 1, np.exp(-np.abs(np.log((since + 1.0) / (usual_gap + 1.0)))), 0.0
         ).astype(np.float32)
         timestamps = lines["timestamp"].to_numpy()
-        pair_codes = rows.astype(np.int64) * shape[1] + columns
-        self.popularity = self._buyers(
-            pair_codes, timestamps, self.now - pd.Timedelta(days=blend.popularity_days), self.now
-        )
-        self.popularity_now = self._buyers(pair_codes, timestamps, self.now - pd.Timedelta(days=14), self.now)
-        season_start = self.now - pd.Timedelta(days=365)
-        season_end = season_start + pd.Timedelta(days=blend.holdout_days)
-        self.season_popularity = self._buyers(pair_codes, timestamps, season_start, season_end)
-        before_season = self._buyers(
-            pair_codes, timestamps, season_start - pd.Timedelta(days=blend.holdout_days), season_start
-        )
-        self.season_growth = self.season_popularity - before_season
-        self.popularity_trend = self.popularity_now - self.popularity
-        season_pairs = np.unique(pair_codes[(timestamps >= season_start) & (timestamps < season_end)])
-        self.last_season = sp.csr_matrix(
-            (np.ones(len(season_pairs), dtype=np.float32), (season_pairs // shape[1], season_pairs % shape[1])),
-            shape=shape,
-        )
+        # The window signals (popularity, season, last season) are not groupings: compared with their reading on the
+        # ids in test_popularity_and_season_signals_match_their_reading_on_the_ids.
         last_seen = pd.Series(timestamps).groupby(rows).max().reindex(np.arange(shape[0])).to_numpy()
         days = (self.now.to_datetime64() - last_seen) / np.timedelta64(1, "D")
         self.customer_recency = np.exp(-days / blend.half_life_days).astype(np.float32)
@@ -224,11 +207,10 @@ def test_the_signals_read_from_the_lines_equal_pandas_groupings_of_them_to_the_b
                 elif isinstance(expected, np.ndarray):
                     np.testing.assert_array_equal(got, expected, err_msg=name, strict=True)
                     compared.add(name)
-            pair_signals = {"bought", "freshness", "freshness_short", "decayed", "decayed_share", "last_season", "due"}
+            pair_signals = {"bought", "freshness", "freshness_short", "decayed", "decayed_share", "due"}
             pair_signals |= {"in_last_order", "basket_share", "due_lateness", "product_due", "customer_basket"}
-            per_product = {"popularity", "popularity_now", "season_popularity", "season_growth", "popularity_trend"}
             per_customer = {"breadth", "customer_recency", "customer_orders", "customer_due", "customer_codes"}
-            assert compared == pair_signals | per_product | per_customer | {"first_bought", "repeat_rate"}
+            assert compared == pair_signals | per_customer | {"first_bought", "repeat_rate"}
     # The long runs are there: summed plainly in float32, some pair's decayed count would come out different.
     lines = repeat_buying_shop()
     age = ((lines["timestamp"].max() - lines["timestamp"]).dt.total_seconds() / 86400.0).astype(np.float32)
