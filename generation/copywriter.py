@@ -235,7 +235,9 @@ def write_group_copy(
     locales = model_locales(settings)
     if locales is not None and group.locale not in locales:
         result.template_only = True
-        result.variants, result.product_lines, _ = _choose_variants(group, brand, [], fallbacks, n_variants)
+        result.variants, result.product_lines, _ = _choose_variants(
+            _CheckedCopy(group, brand, ""), [], fallbacks, n_variants
+        )
         return result
     line_examples = templates.strings(group.locale)["product_line"]
     products = group.products()
@@ -331,12 +333,12 @@ def write_group_copy(
         if attempt_number == 0:
             result.valid_first_try = True
         answers.append((variants, lines))
-        _count_turned_down(result, group, brand, variants, lines, instructions, checked)
+        _count_turned_down(result, checked, variants, lines)
         if not found:
             break
         problems = "; ".join(reason for _, reason in found[:4])
     result.variants, result.product_lines, result.turned_down = _choose_variants(
-        group, brand, answers, fallbacks, n_variants, instructions, checked
+        checked, answers, fallbacks, n_variants
     )
     return result
 
@@ -357,19 +359,16 @@ class _CheckedCopy:
         """The checks of a version with the answer's product lines (what the model is told to fix)."""
         key = ("copy", variant.subject, variant.preheader, variant.intro, tuple(lines.items()))
         if key not in self._results:
-            context = CheckContext(
-                request=self.request, brand=self.brand, subject=variant.subject, preheader=variant.preheader,
-                intro=variant.intro, product_lines=list(lines.values()), line_products=list(lines),
-                instructions=self.instructions,
-            )  # fmt: skip
-            self._results[key] = run_checks(context, COPY_CHECKS)
+            self._results[key] = run_checks(self.variant_context(variant, lines), COPY_CHECKS)
         return self._results[key]
 
-    def variant_context(self, variant: CopyVariant) -> CheckContext:
-        """What the checks read of one version, without product lines."""
+    def variant_context(self, variant: CopyVariant, lines: dict[str, str] | None = None) -> CheckContext:
+        """What the checks read of one version, with ``lines`` (product id: line) or without product lines."""
+        lines = lines or {}
         return CheckContext(
             request=self.request, brand=self.brand, subject=variant.subject, preheader=variant.preheader,
-            intro=variant.intro, product_lines=[], instructions=self.instructions,
+            intro=variant.intro, product_lines=list(lines.values()), line_products=list(lines),
+            instructions=self.instructions,
         )  # fmt: skip
 
     def variant(self, variant: CopyVariant) -> list[CheckResult]:
@@ -391,14 +390,12 @@ NOT_ITS_OWN = "not_about_its_product"
 
 
 def _count_turned_down(
-    result: GroupCopy, group: Group, brand: BrandKit, variants: list[CopyVariant], lines: dict[str, str],
-    instructions: str, checked: _CheckedCopy | None = None,
-) -> None:  # fmt: skip
+    result: GroupCopy, checked: _CheckedCopy, variants: list[CopyVariant], lines: dict[str, str]
+) -> None:
     """Count, in ``result``, the checks each version of an answer fails on its own, and those each of its product
     lines fails, as `_choose_variants` judges them: a line's failure counted in every version (as the retry's
     message tells it) read as the versions' (a demo's "turned down by injection 12" was six lines lifted from their
     products' descriptions, each counted twice, none of it a version's)."""
-    checked = checked or _CheckedCopy(group, brand, instructions)
     for variant in variants:
         for check in checked.variant(variant):
             if not check.passed:
@@ -418,16 +415,14 @@ def add_usage(total: Usage, call: Usage) -> None:
 
 
 def _choose_variants(
-    group: Group, brand: BrandKit, answers: list, fallbacks: list[dict], n_variants: int, instructions: str = "",
-    checked: _CheckedCopy | None = None,
-) -> tuple[list[tuple[CopyVariant, bool]], dict[str, str], dict[str, str]]:  # fmt: skip
+    checked: _CheckedCopy, answers: list, fallbacks: list[dict], n_variants: int
+) -> tuple[list[tuple[CopyVariant, bool]], dict[str, str], dict[str, str]]:
     """Model variants from any attempt that pass the copy checks and are not near-duplicates, topped up with
     template copy; per product, the first model line from any attempt that passes on its own; and, by check, the
     latest reason a check gave for turning a model variant down."""
     chosen: list[tuple[CopyVariant, bool]] = []
     lines: dict[str, str] = {}
     turned_down: dict[str, str] = {}
-    checked = checked or _CheckedCopy(group, brand, instructions)
     request = checked.request
     for variants, answer_lines in answers:
         for variant in variants:
