@@ -87,7 +87,7 @@ class OrderHistory:
     def customers_before(self, cutoff: pd.Timestamp) -> pd.Index:
         """The customers with an order before ``cutoff``, in the order of ``features_at``'s rows."""
         codes = np.flatnonzero(self._first_seen < pd.Timestamp(cutoff).to_datetime64())
-        return self._ids(pd.Index(codes, name="customer_id"))
+        return self.ids(pd.Index(codes, name="customer_id"))
 
     def features_at(self, cutoff: pd.Timestamp) -> pd.DataFrame:
         """One row per customer with an order before ``cutoff``, from the orders before it (no look-ahead)."""
@@ -134,7 +134,7 @@ class OrderHistory:
             features["distinct_products"] = bought_before.reindex(features.index, fill_value=0)
             features = features.join(self._product_retention_features(cutoff))
         features = features.join(_bgnbd_features(self._btyd_summary(cutoff), horizon_days))
-        features.index = self._ids(features.index)
+        features.index = self.ids(features.index)
         return features.astype(float)
 
     def _product_retention_features(self, cutoff: pd.Timestamp) -> pd.DataFrame:
@@ -177,7 +177,7 @@ class OrderHistory:
         if cutoff != cutoff.normalize():
             raise ValueError(f"the summary is taken at midnights; {cutoff} is not one")
         summary = self._btyd_summary(cutoff)
-        return summary.set_axis(self._ids(summary.index))
+        return summary.set_axis(self.ids(summary.index))
 
     def _btyd_summary(self, cutoff: pd.Timestamp) -> pd.DataFrame:
         """:func:`audience.orders.btyd_summary_of_days` of the purchase days before ``cutoff`` (by customer code),
@@ -190,9 +190,6 @@ class OrderHistory:
 
     def ids(self, codes: pd.Index) -> pd.Index:
         """The customer ids of the codes that stand for them in this history's frames (``whole_orders_before``)."""
-        return self._ids(codes)
-
-    def _ids(self, codes: pd.Index) -> pd.Index:
         return pd.Index(self._customer_ids.take(codes.to_numpy()), name="customer_id")
 
     def churned_within(self, customers: pd.Index, cutoff: pd.Timestamp) -> pd.Series:
