@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +19,7 @@ from service.db.models import Campaign
 from service.db.session import session_scope
 from service.errors import CampaignFailed, InvalidInput, NotReady
 from service.pipeline.campaign_runs import RunSummary, create_and_generate
+from tests import forked_cli
 from tests.conftest import PROJECT_ROOT
 from tests.forked_cli import run_tailor
 from tests.service.conftest import trained_in_process, use_an_unreachable_model
@@ -241,8 +241,8 @@ def test_a_generation_a_later_one_took_over_says_so_and_not_to_generate_again(
         "TAILOR_LLM_API_BASE": f"http://127.0.0.1:{model.server_address[1]}/v1",
         "TAILOR_LLM_STREAM": "false",  # the held model answers whole
     }  # fmt: skip
-    first = subprocess.Popen(
-        [sys.executable, "-c", "from service.cli import main; main()", "campaigns", "generate", str(campaign_id)],
+    first = forked_cli.popen(
+        [str(forked_cli.TAILOR_SCRIPT), "campaigns", "generate", str(campaign_id)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT_ROOT, env={**os.environ, **held},
     )  # fmt: skip
     try:

@@ -21,6 +21,7 @@ from service.db.models import Campaign, Customer, Draft, Job, Send, Variant
 from service.db.session import session_scope
 from service.jobs.recovery import worker_name
 from service.signed_links import UnsubscribeLinks
+from tests import forked_cli
 from tests.conftest import free_port
 from tests.service.test_cli import TAILOR, run
 from tests.service.test_send_claims import DUE_CHECK
@@ -172,13 +173,13 @@ def test_send_due_and_a_server_s_due_check_at_once_mail_each_draft_once(shared_e
     monkeypatch.setenv("DATABASE_URL", url)
     UnsubscribeLinks.configured()  # the signing key both share, made before they start
     campaign_id = campaign_with_drafts(shared_engine, "shared", due=30)
-    server = subprocess.Popen([sys.executable, "-c", DUE_CHECK, url, str(time.time())], stdout=subprocess.PIPE,
+    server = forked_cli.popen([sys.executable, "-c", DUE_CHECK, url, str(time.time())], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=dict(os.environ))  # fmt: skip
     try:
         deadline = time.monotonic() + 60
         while not messages and time.monotonic() < deadline:  # the server's check is mailing
             time.sleep(0.05)
-        cron = subprocess.run([*TAILOR, "send-due", "--unchecked-links"], capture_output=True, text=True,
+        cron = forked_cli.run([*TAILOR, "send-due", "--unchecked-links"], capture_output=True, text=True,
                               env=dict(os.environ), timeout=120)  # fmt: skip
     finally:
         server_out, server_err = server.communicate(timeout=120)

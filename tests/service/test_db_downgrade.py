@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from service.cli import app
 from service.db.session import make_engine
+from tests import forked_cli
 
 
 @pytest.fixture
@@ -88,17 +89,16 @@ def test_a_command_tells_the_revision_it_migrated_from_with_the_log_level_readme
     command (logging warnings alone by default) writes with TAILOR_LOG_LEVEL=INFO."""
     import json
     import os
-    import subprocess
     import sys
     from pathlib import Path
 
     tailor = [str(Path(sys.executable).with_name("tailor"))]
     env = {**os.environ, "TAILOR_HOME": str(database.parent)}
     head = _revision(database)
-    moved_back = subprocess.run([*tailor, "db", "downgrade", "0030", "--yes"], capture_output=True, text=True,
+    moved_back = forked_cli.run([*tailor, "db", "downgrade", "0030", "--yes"], capture_output=True, text=True,
                                 env=env, timeout=120)  # fmt: skip
     assert moved_back.returncode == 0 and "database migrated" not in moved_back.stderr  # warnings alone
-    told = subprocess.run([*tailor, "keys", "list"], capture_output=True, text=True, timeout=120,
+    told = forked_cli.run([*tailor, "keys", "list"], capture_output=True, text=True, timeout=120,
                           env={**env, "TAILOR_LOG_LEVEL": "INFO"})  # fmt: skip
     (line,) = [json.loads(line) for line in told.stderr.splitlines() if '"database migrated"' in line]
     assert (line["from_revision"], line["to_revision"]) == ("0030", head)
@@ -115,7 +115,7 @@ def test_a_command_that_upgrades_the_schema_says_so_in_one_line(database, tmp_pa
     def keys_list(home: Path) -> subprocess.CompletedProcess:
         tailor = str(Path(sys.executable).with_name("tailor"))
         env = {**os.environ, "TAILOR_HOME": str(home), "TAILOR_LOG_LEVEL": "WARNING"}
-        return subprocess.run([tailor, "keys", "list"], capture_output=True, text=True, env=env, timeout=120)
+        return forked_cli.run([tailor, "keys", "list"], capture_output=True, text=True, env=env, timeout=120)
 
     head = _revision(database)
     assert CliRunner().invoke(app, ["db", "downgrade", "0030", "--yes"]).exit_code == 0

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from service.cli import app
 from service.db.migrate import MIGRATION_LOCK, downgrade, head_revision
 from service.db.session import make_engine
+from tests import forked_cli
 from tests.service.conftest import new_migrated_postgres_database, new_postgres_database
 from tests.service.test_db_downgrade import _revision
 
@@ -174,7 +175,6 @@ def test_a_file_that_is_no_database_is_one_line_of_error_not_a_traceback(tmp_pat
     """TAILOR_HOME's tailor.db replaced by another file (a wrong restore): the status, and every other command, ended
     in SQLAlchemy's traceback of "file is not a database"."""
     import os
-    import subprocess
     import sys
     from pathlib import Path
 
@@ -184,7 +184,7 @@ def test_a_file_that_is_no_database_is_one_line_of_error_not_a_traceback(tmp_pat
     env.pop("DATABASE_URL", None)
     tailor = str(Path(sys.executable).with_name("tailor"))
     for command in (["db", "status"], ["keys", "list"]):
-        told = subprocess.run([tailor, *command], capture_output=True, text=True, env=env, timeout=120)
+        told = forked_cli.run([tailor, *command], capture_output=True, text=True, env=env, timeout=120)
         assert told.returncode == 2, told.stderr
         assert told.stderr == (
             f"error: The database sqlite:///{tmp_path / 'tailor.db'} cannot be read: file is not a database. Is it "

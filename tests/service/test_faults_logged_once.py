@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from tests import forked_cli
 from tests.conftest import free_port
 
 TAILOR = str(Path(sys.executable).with_name("tailor"))
@@ -23,7 +24,7 @@ def _served_until_healthy(home: Path, port: int, log: Path) -> subprocess.Popen:
     """`tailor serve` on ``port`` with ``home`` as its TAILOR_HOME and its JSON lines in ``log``, once it answers."""
     env = {**os.environ, "TAILOR_HOME": str(home), "TAILOR_LOG_FORMAT": "json", "TAILOR_LOG_LEVEL": "info"}
     with log.open("wb") as stderr:
-        server = subprocess.Popen([TAILOR, "serve", "--port", str(port)], env=env, stderr=stderr)
+        server = forked_cli.popen([TAILOR, "serve", "--port", str(port)], env=env, stderr=stderr)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:

@@ -5,11 +5,11 @@ whole."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 from service.settings import DbSettings, home_settings
+from tests import forked_cli
 
 
 def test_a_relative_home_stays_where_the_process_started(tmp_path, monkeypatch):
@@ -49,7 +49,7 @@ def test_a_command_names_a_relative_home_by_its_whole_path(tmp_path):
     (tmp_path / "a_file").write_text("", encoding="utf-8")
     env = {**os.environ, "TAILOR_HOME": "a_file"}
     env.pop("DATABASE_URL", None)
-    result = subprocess.run(
+    result = forked_cli.run(
         [str(Path(sys.executable).with_name("tailor")), "keys", "list"],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
     )  # fmt: skip
@@ -64,7 +64,7 @@ def test_a_home_under_a_file_says_which_file(tmp_path):
     (tmp_path / "a_file").write_text("", encoding="utf-8")
     env = {**os.environ, "TAILOR_HOME": str(tmp_path / "a_file" / "tailor")}
     env.pop("DATABASE_URL", None)
-    result = subprocess.run(
+    result = forked_cli.run(
         [str(Path(sys.executable).with_name("tailor")), "keys", "list"],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
     )  # fmt: skip

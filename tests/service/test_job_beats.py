@@ -18,6 +18,7 @@ from service.db.session import session_scope
 from service.jobs import ThreadJobRunner
 from service.jobs.recovery import interrupted
 from service.jobs.runner import sweep_jobs
+from tests.forked_cli import popen
 
 BEAT = 0.2  # seconds between two beats in these tests
 
@@ -126,9 +127,7 @@ def test_a_job_of_a_host_that_died_is_failed_after_a_few_missed_beats(engine, mo
     from service.jobs import heartbeat
 
     monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", BEAT)
-    host = subprocess.Popen(
-        [sys.executable, "-c", ON_ANOTHER_HOST, str(engine.url), str(BEAT)], stdout=subprocess.PIPE, text=True
-    )
+    host = popen([sys.executable, "-c", ON_ANOTHER_HOST, str(engine.url), str(BEAT)], stdout=subprocess.PIPE, text=True)
     try:
         job_id = host.stdout.readline().strip()
         assert _wait_until(engine, job_id, "running").worker.startswith("web-2:")
@@ -205,7 +204,7 @@ def test_a_job_holding_sqlite_for_longer_than_its_beats_is_not_failed_by_another
     from service.jobs import InlineJobRunner, heartbeat
 
     monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", BEAT)
-    sweeper = subprocess.Popen(
+    sweeper = popen(
         [sys.executable, "-c", SWEEPING_ELSEWHERE, str(engine.url), str(BEAT), "6"], stdout=subprocess.PIPE, text=True
     )
 
@@ -541,7 +540,7 @@ def test_the_live_job_of_a_host_whose_clock_is_off_is_left_alone_whoever_judges_
     engine = any_engine
     monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", BEAT)
     url = engine.url.render_as_string(hide_password=False)
-    host = subprocess.Popen(
+    host = popen(
         [sys.executable, "-c", ON_A_HOST_WHOSE_CLOCK_IS_OFF, url, str(BEAT), "-40"], stdout=subprocess.PIPE, text=True
     )
     try:

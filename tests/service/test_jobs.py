@@ -14,6 +14,7 @@ from service.db.session import session_scope
 from service.errors import Conflict, InvalidInput, JobCancelled, NotFound, NotReady, Problem
 from service.jobs import InlineJobRunner, ThreadJobRunner
 from service.jobs.runner import Progress, _create_job, _run, held_progress, request_cancel, worker_name
+from tests import forked_cli
 from tests.service.conftest import wait_for_job
 
 
@@ -207,7 +208,6 @@ def test_a_restarted_server_fails_the_jobs_of_a_process_that_died(engine, api_ke
     """A generate job whose process was killed stayed "running" and its campaign "generating" forever. The
     API, when it starts, fails them with a message that says so, once their beats are missed (the process may have
     died a moment before the start), though it sweeps only at start; jobs of live processes are left running."""
-    import subprocess
     import sys
 
     from fastapi.testclient import TestClient
@@ -220,7 +220,7 @@ def test_a_restarted_server_fails_the_jobs_of_a_process_that_died(engine, api_ke
 
     monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", 0.2)
     monkeypatch.setenv("TAILOR_JOBS_SWEEP_SECONDS", "0")
-    died = subprocess.run(
+    died = forked_cli.run(
         [sys.executable, "-c", CRASHING_PROCESS, str(engine.url)], capture_output=True, text=True, check=True
     ).stdout.strip()
     go = threading.Event()
@@ -747,7 +747,7 @@ def test_a_stopped_server_stops_its_jobs_within_a_grace_period_failing_them_as_i
     monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", 0.2)  # here, where the server's jobs are judged
     environment = {**os.environ, "TAILOR_JOBS_SHUTDOWN_GRACE_SECONDS": "3", "TAILOR_SEND_DUE_CHECK_MINUTES": "0"}
     port = free_port()
-    server = subprocess.Popen(
+    server = forked_cli.popen(
         [sys.executable, "-c", SERVING_A_LONG_JOB, str(engine.url), work, str(port)],
         stdout=subprocess.PIPE, text=True, env=environment,
     )  # fmt: skip

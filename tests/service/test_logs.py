@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from service.logs import STRUCTURED_LOGGERS, configure_logging
+from tests import forked_cli
 from tests.conftest import free_port
 
 
@@ -25,7 +26,7 @@ def test_the_server_logs_startup_and_requests_as_json(tmp_path):
     port = free_port()
     tailor = str(Path(sys.executable).with_name("tailor"))
     env = {**os.environ, "TAILOR_HOME": str(tmp_path)}
-    server = subprocess.Popen(
+    server = forked_cli.popen(
         [tailor, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     ids = {}
@@ -72,7 +73,7 @@ def test_the_statements_db_echo_logs_are_json_lines_on_stderr_not_text_on_stdout
     """TAILOR_DB_ECHO=true wrote SQLAlchemy's plain text to stdout, into a command's output."""
     tailor = str(Path(sys.executable).with_name("tailor"))
     env = {**os.environ, "TAILOR_HOME": str(tmp_path), "TAILOR_DB_ECHO": "true"}
-    listed = subprocess.run([tailor, "keys", "list"], env=env, capture_output=True, text=True, timeout=120)
+    listed = forked_cli.run([tailor, "keys", "list"], env=env, capture_output=True, text=True, timeout=120)
     assert listed.returncode == 0, listed.stderr
     assert "SELECT" not in listed.stdout and "BEGIN" not in listed.stdout, listed.stdout
     lines = [json.loads(line) for line in listed.stderr.splitlines() if line.strip()]  # every line is JSON
@@ -274,7 +275,6 @@ def test_a_disk_that_will_not_take_a_write_is_told_what_to_do_about_it():
 def test_log_lines_go_to_the_standard_error_of_the_moment():
     """The CLI's progress bar puts a stand-in on sys.stderr that prints lines above the bar; the log handler held
     the stream it started with, and a job's line was written into the bar's."""
-    import subprocess
     import sys
 
     script = (
@@ -287,7 +287,7 @@ def test_log_lines_go_to_the_standard_error_of_the_moment():
         "sys.stderr = real\n"
         "print(stand_in.getvalue(), end='')\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    done = forked_cli.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert '"event": "job started"' in done.stdout and done.stderr == ""
 
 

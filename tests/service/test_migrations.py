@@ -361,9 +361,11 @@ def _migrate_together(url: str, processes: int = 3) -> list:
     import subprocess
     import sys
 
+    from tests.forked_cli import popen
+
     start = time.time() + 3
     running = [
-        subprocess.Popen(
+        popen(
             [sys.executable, "-c", MIGRATE_AT, url, str(start)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -394,6 +396,7 @@ def test_reading_the_migrations_loads_no_model_library():
     import subprocess
     import sys
 
+    # started, not forked (tests/forked_cli.py): the forked script's zygote has imported those libraries already
     loaded = subprocess.run(
         [sys.executable, "-c", "import sys; from service.db.migrate import head_revision; head_revision(); "
          "print(*[m for m in ('scipy', 'pandas', 'sklearn', 'service.pipeline') if m in sys.modules])"],

@@ -4,7 +4,6 @@ are fresh nor left once stale, by a host whose clock is hours off the database's
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from datetime import timedelta
@@ -16,6 +15,7 @@ from service.db.models import Draft, Job
 from service.db.session import session_scope
 from service.jobs import ThreadJobRunner
 from service.jobs.recovery import STALE_AFTER, fail_interrupted_jobs, flag_interrupted_sends
+from tests import forked_cli
 from tests.service.conftest import set_host_clock_off
 from tests.service.test_send_claims import due_campaign
 
@@ -55,7 +55,7 @@ def test_a_claimed_send_is_taken_back_by_the_database_clock_whatever_the_hosts_c
     just_claimed, left_long_ago = due_campaign(engine, 2)
     url = engine.url.render_as_string(hide_password=False)
     claim = [sys.executable, "-c", CLAIM_ON_A_HOST_BEHIND, url, str(just_claimed)]
-    assert subprocess.run(claim, capture_output=True, text=True, check=True).stdout.strip() == "True"
+    assert forked_cli.run(claim, capture_output=True, text=True, check=True).stdout.strip() == "True"
     assert _flagged(engine) == []
     set_host_clock_off(monkeypatch, HOURS_OFF)  # the reader ahead
     assert _flagged(engine) == []

@@ -25,6 +25,7 @@ from service.errors import MailServerUnavailable
 from service.jobs.recovery import STALE_AFTER, flag_interrupted_sends
 from service.signed_links import UnsubscribeLinks
 from tests.conftest import free_port
+from tests.forked_cli import popen, run
 from tests.service.conftest import new_migrated_postgres_database
 
 DUE_CHECK = """
@@ -104,7 +105,7 @@ def test_two_servers_due_checks_send_each_due_draft_once(shared_engine, mail_ser
     url = shared_engine.url.render_as_string(hide_password=False)
     start = str(time.time() + 2)
     servers = [
-        subprocess.Popen([sys.executable, "-c", DUE_CHECK, url, start], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        popen([sys.executable, "-c", DUE_CHECK, url, start], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, env=dict(os.environ))
         for _ in range(2)
     ]  # fmt: skip
@@ -127,7 +128,7 @@ def test_a_draft_left_sending_by_a_process_that_died_goes_back_to_review_not_to_
 
     controller, messages = mail_server
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
-    died = subprocess.run(
+    died = run(
         [sys.executable, "-c", "from service.jobs.recovery import worker_name; print(worker_name())"],
         capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
@@ -305,7 +306,7 @@ def test_two_servers_at_the_second_look_at_once_mailing_two_ids_of_one_address_s
             campaigns.append(campaign.id)
     url = shared_engine.url.render_as_string(hide_password=False)
     servers = [
-        subprocess.Popen(
+        popen(
             [
                 sys.executable,
                 "-c",
@@ -445,7 +446,7 @@ def test_a_live_sender_s_claim_is_not_taken_for_a_stopped_one_s(engine):
         "import sys\nfrom service.db.session import make_engine\nfrom service.pipeline.send_outcomes import claim\n"
         "print(claim(make_engine(sys.argv[1]), int(sys.argv[2])), flush=True)\nsys.stdin.read()\n"
     )
-    sender = subprocess.Popen([sys.executable, "-c", claiming, url, str(draft_id)], stdin=subprocess.PIPE,
+    sender = popen([sys.executable, "-c", claiming, url, str(draft_id)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True, env=dict(os.environ))  # fmt: skip
     try:
         assert sender.stdout.readline().strip() not in ("", "None", "False")

@@ -27,6 +27,7 @@ from service.errors import InvalidEnvironment
 from service.pipeline.sending import send_campaign
 from service.pipeline.unsubscribe_links import links_unanswered
 from service.signed_links import UnsubscribeLinks, signing_key
+from tests import forked_cli
 from tests.conftest import free_port
 from tests.service.test_send_claims import due_campaign
 
@@ -224,7 +225,7 @@ def _tailor_elsewhere(home, database):
     port = free_port()
     env = {**os.environ, "TAILOR_HOME": str(home)}
     env.pop("TAILOR_UNSUBSCRIBE_SECRET", None)
-    server = subprocess.Popen([sys.executable, "-c", SERVE, f"sqlite:///{database}", str(port)], env=env,
+    server = forked_cli.popen([sys.executable, "-c", SERVE, f"sqlite:///{database}", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:

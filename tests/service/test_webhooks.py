@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from service.jobs.webhooks import signature
+from tests import forked_cli
 from tests.conftest import free_port
 from tests.service.conftest import wait_for_job
 from tests.service.test_importing import CUSTOMERS
@@ -289,7 +290,7 @@ def test_a_job_failed_as_interrupted_while_it_still_ran_ends_as_it_did_announced
     engine, beat = any_engine, 0.2
     monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", beat)
     url, go_on = engine.url.render_as_string(hide_password=False), tmp_path / "go-on"
-    host = subprocess.Popen(
+    host = forked_cli.popen(
         [sys.executable, "-c", ON_A_HOST_THAT_STALLS, url, str(beat), str(go_on)], stdout=subprocess.PIPE, text=True
     )
     try:
