@@ -235,6 +235,10 @@ def reminder_audience(
     return shown, frames.buyers_of(session, shown)
 
 
+# What ``score_variants`` reads of a customer's row (first_name and segment: every audience has them).
+_RECIPIENT_FIELDS = ("first_name", "segment", "mean_price", "rec_score", "churn_risk")
+
+
 def score_variants(
     engagement, drafts: list, audience: pd.DataFrame, campaign_type: str, rules: SelectionRules, send_moment: datetime
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -243,13 +247,17 @@ def score_variants(
     at it (a failed check, or a prediction under the floor)."""
     from scoring.pipeline import score_drafts
 
-    by_customer = audience.set_index("customer_id")
+    # Each customer's row as a dict, read once for the batch: a row looked up per draft (``.loc``) cost more than
+    # the row itself.
+    read = [name for name in _RECIPIENT_FIELDS if name in audience.columns]  # a missing score reads as its default
+    by_customer = dict(zip(audience["customer_id"], audience[read].to_dict("records"), strict=True))
     rows = []
     for draft in drafts:
-        customer = by_customer.loc[draft.customer_id]
+        customer = by_customer[draft.customer_id]
         recipient = {
-            "customer_id": draft.customer_id, "first_name": customer.first_name or "", "locale": draft.locale,
-            "segment": segment_named(customer.segment), "mean_price": float(customer.get("mean_price", 0.0) or 0.0),
+            "customer_id": draft.customer_id, "first_name": customer["first_name"] or "", "locale": draft.locale,
+            "segment": segment_named(customer["segment"]),
+            "mean_price": float(customer.get("mean_price", 0.0) or 0.0),
             "rec_score": customer.get("rec_score"), "churn_risk": customer.get("churn_risk"),
         }  # fmt: skip
         for variant in draft.variants:
@@ -367,6 +375,10 @@ def clear_untouched_drafts(session: Session, campaign_id: int) -> set[str]:
     return set(session.scalars(staying.where(Draft.campaign_id == campaign_id)))
 
 
+# What ``insert_drafts`` reads of a customer's row (``_draft_record``).
+_DRAFT_FIELDS = ("offer", "address_note", "reason", "position")
+
+
 def insert_drafts(
     session: Session, campaign_id: int, audience: pd.DataFrame, drafts: list, picks: Mapping,
     variants: pd.DataFrame, selection: pd.DataFrame, kept: set[str], written_at: datetime,
@@ -379,9 +391,13 @@ def insert_drafts(
     their variants likewise, then each draft's chosen variant."""
     if "position" not in audience.columns:
         audience = audience.assign(position=range(len(audience)))
-    people = audience.set_index("customer_id").to_dict("index")
+    # Rows as dicts by their labels, zipped: ``to_dict("index")`` first proves the (customer, variant) labels unique
+    # and copies the frame, which cost as much as the rows.
+    read = [name for name in _DRAFT_FIELDS if name in audience.columns]  # an offer or reason: where it has one
+    people = dict(zip(audience["customer_id"], audience[read].to_dict("records"), strict=True))
     chosen = selection.to_dict("index")
-    scores = variants[["p_open", "p_click", "p_conversion", "reasons"]].to_dict("index")
+    predicted = ["p_open", "p_click", "p_conversion", "reasons"]
+    scores = dict(zip(variants.index, variants[predicted].to_dict("records"), strict=True))
     new = [draft for draft in drafts if draft.customer_id not in kept]
     wanted = [draft.customer_id for draft in new]
     customer_pks = dict(rows_where_in(session, (Customer.external_id, Customer.id), Customer.external_id, wanted))
@@ -614,7 +630,10 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         total = len(requests)
         engagement = models.get("engagement")
         floors = review_floors(settings)
-        people = audience.set_index("customer_id", drop=False)
+        # Each customer's row and address note, found by a dict: a batch's rows looked up by label (``.loc``) hashed
+        # the whole audience's ids again for the first batch, and the notes were looked up draft by draft.
+        row_of = {customer_id: row for row, customer_id in enumerate(audience["customer_id"])}
+        address_notes = dict(zip(audience["customer_id"], audience["address_note"], strict=True))
         generation, saved, flagged, n_variants, written = GenerationStats(), 0, 0, 0, 0
         kept: set[str] | None = None  # customers whose reviewed or edited drafts stay, known once the old go
         # Each batch is scored and saved before the next is rendered: memory holds one batch of drafts, and the
@@ -640,7 +659,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
                 requests, load_brand(brand_slug), generation, n_variants=settings.variants_per_draft,
                 progress=drafted, batch_size=settings.drafts_per_batch, stop_if_asked=beat.stop_if_asked,
             ):  # fmt: skip
-                part = people.loc[[draft.customer_id for draft in drafts]].reset_index(drop=True)
+                part = audience.take([row_of[draft.customer_id] for draft in drafts]).reset_index(drop=True)
                 written_at = utcnow()  # kept as the drafts' created_at: an edit scores them for the same moment
                 moment = planned_send_moment(None, scheduled_at, written_at)
                 variants, selection = score_variants(engagement, drafts, part, campaign_type, floors, moment)
@@ -657,8 +676,9 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
                     if beat.asked_to_stop():  # meanwhile: nothing is stored after the cancel
                         session.rollback()
                         beat.stop_if_asked()
+                selected_flagged = dict(zip(selection.index, selection["flagged"], strict=True))
                 flagged += sum(
-                    _is_flagged(selection.at[d.customer_id, "flagged"], d, people.at[d.customer_id, "address_note"])
+                    _is_flagged(selected_flagged[d.customer_id], d, address_notes[d.customer_id])
                     for d in drafts
                     if d.customer_id not in kept
                 )
