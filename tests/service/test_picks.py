@@ -182,3 +182,25 @@ def test_a_re_order_and_a_pick_for_a_customer_of_no_history_say_so(fitted_shop):
     reminder = Rules(exclude_bought=False, bought_only=True)
     (again,) = recommend_products(model, ["c0"], catalog, 3, reminder, bought=lambda ids: {"c0": {"a1"}})["c0"]
     assert (again["product_id"], again["because_you_bought"], again["reason"]) == ("a1", [], "bought_before")
+
+
+def test_picks_read_a_product_listed_twice_as_its_first_row_and_cite_no_purchase_gone_from_the_catalog(fitted_shop):
+    """Picks read the catalog rows of the products picked and cited alone: a product listed again further down
+    reads as its first row, in the picks and in the reasons, and a purchase no longer in the catalog is not cited,
+    as when the whole catalog was read."""
+    model, catalog, _, _ = fitted_shop
+    customers = ["c0", "c1", "c2"]
+    picks = recommend_products(model, customers, catalog, 3, Rules())
+    cited = {name for listed in picks.values() for pick in listed for name in pick["because_you_bought"]}
+    assert cited and all(picks.values())
+    listed_again = catalog.assign(name=catalog["name"] + " (again)", price=catalog["price"] + 1)
+    assert dict(recommend_products(model, customers, pd.concat([catalog, listed_again]), 3, Rules())) == dict(picks)
+    (gone,) = [product for product, name in zip(catalog["product_id"], catalog["name"], strict=True)
+               if name == sorted(cited)[0]]  # fmt: skip
+    without = recommend_products(model, customers, catalog[catalog["product_id"] != gone], 3, Rules())
+    assert sorted(cited)[0] not in {
+        name for listed in without.values() for p in listed for name in p["because_you_bought"]
+    }
+    assert {name for listed in without.values() for p in listed for name in p["because_you_bought"]} == cited - {
+        sorted(cited)[0]
+    }
