@@ -251,10 +251,7 @@ def score_variants(
     at it (a failed check, or a prediction under the floor)."""
     from scoring.pipeline import score_drafts
 
-    # Each customer's row as a dict, read once for the batch: a row looked up per draft (``.loc``) cost more than
-    # the row itself.
-    read = [name for name in _RECIPIENT_FIELDS if name in audience.columns]  # a missing score reads as its default
-    by_customer = dict(zip(audience["customer_id"], audience[read].to_dict("records"), strict=True))
+    by_customer = _facts_by_customer(audience, _RECIPIENT_FIELDS)  # a missing score reads as its default
     rows = []
     for draft in drafts:
         customer = by_customer[draft.customer_id]
@@ -395,13 +392,11 @@ def insert_drafts(
     their variants likewise, then each draft's chosen variant."""
     if "position" not in audience.columns:
         audience = audience.assign(position=range(len(audience)))
-    # Rows as dicts by their labels, zipped: ``to_dict("index")`` first proves the (customer, variant) labels unique
-    # and copies the frame, which cost as much as the rows.
-    read = [name for name in _DRAFT_FIELDS if name in audience.columns]  # an offer or reason: where it has one
-    people = dict(zip(audience["customer_id"], audience[read].to_dict("records"), strict=True))
-    chosen = selection.to_dict("index")
-    predicted = ["p_open", "p_click", "p_conversion", "reasons"]
-    scores = dict(zip(variants.index, variants[predicted].to_dict("records"), strict=True))
+    # Rows as dicts by their labels, read column by column: ``to_dict("index")`` first proved the (customer, variant)
+    # labels unique and copied the frame, which cost as much as the rows.
+    people = _facts_by_customer(audience, _DRAFT_FIELDS)  # an offer or reason: where it has one
+    chosen = _by_label(selection, ["chosen_variant", "flagged", "flag_reasons"])
+    scores = _by_label(variants, ["p_open", "p_click", "p_conversion", "reasons"])
     new = [draft for draft in drafts if draft.customer_id not in kept]
     wanted = [draft.customer_id for draft in new]
     customer_pks = dict(rows_where_in(session, (Customer.external_id, Customer.id), Customer.external_id, wanted))
@@ -435,6 +430,23 @@ def insert_drafts(
         ]
         session.execute(update(Draft), selected)
     return len(new)
+
+
+def _facts_by_customer(audience: pd.DataFrame, fields: Collection[str]) -> dict[str, dict[str, Any]]:
+    """Each customer's ``fields`` (those ``audience`` has) as a dict, by customer id: read a column at a time, where
+    a batch's rows looked up one by one (``.loc``) or as a frame (``to_dict``) cost more than the rows themselves."""
+    present = [name for name in fields if name in audience.columns]
+    columns = [audience[name].tolist() for name in present]
+    return {
+        customer_id: dict(zip(present, values, strict=True))
+        for customer_id, *values in zip(audience["customer_id"].tolist(), *columns, strict=True)
+    }
+
+
+def _by_label(frame: pd.DataFrame, fields: list[str]) -> dict[Any, dict[str, Any]]:
+    """Each row's ``fields`` as a dict, by the row's label (a tuple for a frame of several index levels)."""
+    columns = [frame[name].tolist() for name in fields]
+    return {label: dict(zip(fields, values, strict=True)) for label, *values in zip(frame.index, *columns, strict=True)}
 
 
 def shared_address_notes(audience: pd.DataFrame) -> list[str]:
@@ -637,6 +649,10 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         # Each customer's row and address note, found by a dict: a batch's rows looked up by label (``.loc``) hashed
         # the whole audience's ids again for the first batch, and the notes were looked up draft by draft.
         row_of = {customer_id: row for row, customer_id in enumerate(audience["customer_id"])}
+        # What scoring and saving a batch read of its customers, taken out of the audience once: a batch's rows of
+        # every profile column were copied to be left unread.
+        read = dict.fromkeys(["customer_id", *_RECIPIENT_FIELDS, *_DRAFT_FIELDS])
+        facts = audience[[name for name in read if name in audience.columns]]
         address_notes = dict(zip(audience["customer_id"], audience["address_note"], strict=True))
         generation, saved, flagged, n_variants, written = GenerationStats(), 0, 0, 0, 0
         kept: set[str] | None = None  # customers whose reviewed or edited drafts stay, known once the old go
@@ -663,7 +679,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
                 requests, load_brand(brand_slug), generation, n_variants=settings.variants_per_draft,
                 progress=drafted, batch_size=settings.drafts_per_batch, stop_if_asked=beat.stop_if_asked,
             ):  # fmt: skip
-                part = audience.take([row_of[draft.customer_id] for draft in drafts]).reset_index(drop=True)
+                part = facts.take([row_of[draft.customer_id] for draft in drafts]).reset_index(drop=True)
                 written_at = utcnow()  # kept as the drafts' created_at: an edit scores them for the same moment
                 moment = planned_send_moment(None, scheduled_at, written_at)
                 variants, selection = score_variants(engagement, drafts, part, campaign_type, floors, moment)
