@@ -55,7 +55,7 @@ reproduce with a script that fits ChurnModel on the lines before each date (as e
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -69,14 +69,13 @@ from threadpoolctl import threadpool_limits
 
 from audience.bgnbd import p_no_purchase
 from audience.errors import NotEnoughHistory
-from audience.features import OrderHistory, customer_features
+from audience.features import BGNBD_FEATURES, OrderHistory, customer_features
 from audience.orders import as_timestamp
 from audience.progress import Progress
 
 MIN_TRAINING_ROWS = 200
 MIN_SEASON_ROWS = 50  # customers with history a year before the as-of day, for a small shop's season shift
 BGNBD_WEIGHT = 0.5
-BGNBD_FEATURES = ["bgnbd_p_alive", "bgnbd_expected"]
 
 
 def _log_odds_of(probability: np.ndarray) -> np.ndarray:
@@ -150,17 +149,22 @@ class ChurnModel:
         cutoffs: list[pd.Timestamp],
         progress: Progress | None,
         featured: Container[int],
+        features_at: Callable[[OrderHistory, pd.Timestamp], pd.DataFrame] = OrderHistory.features_at,
     ) -> pd.DataFrame:
         """A row per customer with orders before each cutoff, labelled ``churned``, with ``cutoff_number``; the
-        features only at the cutoffs whose number is in ``featured`` (the other rows hold none)."""
+        features (``features_at`` of the history and the cutoff: all of them unless told) only at the cutoffs whose
+        number is in ``featured`` (the other rows hold none)."""
         frames = []
         for number, cutoff in enumerate(cutoffs):
             if number in featured:
-                features = history.features_at(cutoff)
-            else:
-                features = pd.DataFrame(index=history.customers_before(cutoff))
-            labels = history.churned_within(features.index, cutoff)
-            frames.append(features.assign(churned=labels, cutoff_number=number))
+                features = features_at(history, cutoff)
+                labels = history.churned_within(features.index, cutoff)
+                frames.append(features.assign(churned=labels, cutoff_number=number))
+            else:  # the same columns as the assigned ones, set as arrays (no empty frame copied to assign them)
+                customers = history.customers_before(cutoff)
+                labels = history.churned_within(customers, cutoff).to_numpy()
+                number_of = np.full(len(customers), number, dtype=np.int64)
+                frames.append(pd.DataFrame({"churned": labels, "cutoff_number": number_of}, index=customers))
             if progress is not None:
                 progress(number + 1, len(cutoffs), f"features at past day {number + 1} of {len(cutoffs)}")
         return pd.concat(frames)
@@ -211,9 +215,13 @@ class ChurnModel:
         # three quarters of a 160-customer shop's profile time, for the same risks).
         before = lines["timestamp"] < as_of
         history, cutoffs = self._history(lines[before], as_of, history if before.all() else None)
+        # There, BG/NBD's own outputs are the only features taken: the others were half its churn model's time.
         snapshots = sum(len(history.customers_before(cutoff)) for cutoff in cutoffs[1:])
-        featured = range(len(cutoffs)) if snapshots >= self.small_shop_rows else [self._year_ago()]
-        training = self._snapshots(history, cutoffs, progress, featured)
+        if snapshots >= self.small_shop_rows:
+            training = self._snapshots(history, cutoffs, progress, range(len(cutoffs)))
+        else:
+            year_ago = [self._year_ago()]
+            training = self._snapshots(history, cutoffs, progress, year_ago, OrderHistory.bgnbd_features_at)
         calibration = training[training.cutoff_number == 0]
         learning = training[training.cutoff_number > 0]
         one_outcome = learning["churned"].nunique() < 2 or calibration["churned"].nunique() < 2

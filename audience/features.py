@@ -17,6 +17,7 @@ from audience.errors import AudienceError
 from audience.orders import btyd_summary_of_days, order_days, purchase_days, to_orders
 
 WINDOWS_DAYS = (30, 90, 180, 365)
+BGNBD_FEATURES = ["bgnbd_p_alive", "bgnbd_expected"]  # BG/NBD's own outputs among the features
 
 
 def customer_features(lines: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int) -> pd.DataFrame:
@@ -62,6 +63,7 @@ class OrderHistory:
         self._first_seen = first.to_numpy()
         self._day_codes, self._day_values = self._days["customer_id"].to_numpy(), self._days["day"].to_numpy()
         self._summaries: dict[pd.Timestamp, pd.DataFrame] = {}
+        self._bgnbd: dict[pd.Timestamp, BetaGeoModel | AudienceError] = {}
         self._products = None
         if "product_id" in lines.columns:
             bought = pd.DataFrame(
@@ -133,9 +135,49 @@ class OrderHistory:
             bought_before = first_bought.groupby(level="customer_id").size()
             features["distinct_products"] = bought_before.reindex(features.index, fill_value=0)
             features = features.join(self._product_retention_features(cutoff))
-        features = features.join(_bgnbd_features(self._btyd_summary(cutoff), horizon_days))
+        features = features.join(self._bgnbd_features(cutoff))
         features.index = self.ids(features.index)
         return features.astype(float)
+
+    def bgnbd_features_at(self, cutoff: pd.Timestamp) -> pd.DataFrame:
+        """``features_at``'s BG/NBD columns alone (``bgnbd_p_alive``, ``bgnbd_expected``), its rows in its order:
+        a small shop's churn model takes no other feature at its past day a year back, and the whole features took
+        half of a 400-customer shop's churn model."""
+        cutoff = pd.Timestamp(cutoff)
+        if cutoff != cutoff.normalize():
+            raise ValueError(f"features are taken at midnights; {cutoff} is not one")
+        features = self._bgnbd_features(cutoff)
+        features.index = self.ids(features.index)
+        return features.astype(float)
+
+    def bgnbd_at(self, cutoff: pd.Timestamp) -> BetaGeoModel | AudienceError:
+        """BG/NBD fitted on the purchase days before ``cutoff`` (a midnight), or the error that refused the fit,
+        made once a cutoff: a profile fits it at the as-of day for its P(alive) and expected purchases and for the
+        churn model's features, on the same customers (the fit depends on their histories, not on their order)."""
+        if cutoff not in self._bgnbd:
+            summary = self._btyd_summary(cutoff)
+            try:
+                self._bgnbd[cutoff] = BetaGeoModel(penalizer=1e-3).fit(
+                    summary["frequency"], summary["recency"], summary["T"]
+                )
+            except AudienceError as error:
+                self._bgnbd[cutoff] = error
+        return self._bgnbd[cutoff]
+
+    def _bgnbd_features(self, cutoff: pd.Timestamp) -> pd.DataFrame:
+        """BG/NBD's P(alive) and expected purchases in the horizon per customer code with purchase days before
+        ``cutoff`` (NaN where BG/NBD cannot be fitted)."""
+        summary, model = self._btyd_summary(cutoff), self.bgnbd_at(cutoff)
+        if isinstance(model, AudienceError):
+            return pd.DataFrame(index=summary.index, columns=BGNBD_FEATURES, dtype=float)
+        args = (summary["frequency"], summary["recency"], summary["T"])
+        return pd.DataFrame(
+            {
+                "bgnbd_p_alive": model.p_alive(*args),
+                "bgnbd_expected": model.expected_purchases(self.horizon_days, *args),
+            },
+            index=summary.index,
+        )
 
     def _product_retention_features(self, cutoff: pd.Timestamp) -> pd.DataFrame:
         """What a customer's products say about coming back: for each product, the share of its buyers who bought
@@ -228,18 +270,3 @@ def _gap_features(days: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return frame.reindex(days["customer_id"].unique())
-
-
-def _bgnbd_features(summary: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
-    try:
-        model = BetaGeoModel(penalizer=1e-3).fit(summary["frequency"], summary["recency"], summary["T"])
-    except AudienceError:
-        return pd.DataFrame(index=summary.index, columns=["bgnbd_p_alive", "bgnbd_expected"], dtype=float)
-    args = (summary["frequency"], summary["recency"], summary["T"])
-    return pd.DataFrame(
-        {
-            "bgnbd_p_alive": model.p_alive(*args),
-            "bgnbd_expected": model.expected_purchases(horizon_days, *args),
-        },
-        index=summary.index,
-    )

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from audience.bgnbd import BetaGeoModel, p_no_purchase
+from audience.bgnbd import p_no_purchase
 from audience.churn import ChurnModel
 from audience.clusters import cluster_customers
 from audience.errors import AudienceError
@@ -91,7 +91,10 @@ def build_profiles(
     summary = history.btyd_summary(end).reindex(profiles.index)
     args = (summary["frequency"], summary["recency"], summary["T"])
     try:
-        bgnbd = BetaGeoModel(penalizer=1e-3).fit(*args)
+        # fitted once at the as-of day for these and the churn model's features, on the same customers
+        bgnbd = history.bgnbd_at(end)
+        if isinstance(bgnbd, AudienceError):
+            raise bgnbd
         profiles["p_alive"] = bgnbd.p_alive(*args)
         profiles["expected_purchases"] = bgnbd.expected_purchases(horizon_days, *args)
         purchase_model = "BG/NBD"

@@ -68,3 +68,23 @@ def test_category_and_discount_columns_that_say_nothing_change_nothing():
     plain = build_profiles(lines, AS_OF)
     silent = build_profiles(lines.assign(category="", discount=0.0), AS_OF)
     assert silent[["cluster", "cluster_label"]].equals(plain[["cluster", "cluster_label"]])
+
+
+def test_the_silhouettes_are_sklearn_s_own_on_the_sample():
+    """The silhouettes, from the sample's distances taken once for every k, are what ``silhouette_score`` gives on
+    the sample's features for each k's k-means, to the bit."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    from audience.clusters import K_RANGE, SILHOUETTE_SAMPLE, _standardized, _weights
+
+    features = pd.concat([two_groups(n=300, seed=seed).add_prefix(f"{seed}-", axis=0) for seed in (1, 2)])
+    result = cluster_customers(features)
+    matrix = _standardized(features) * _weights(_standardized(features).columns)
+    drawn = np.random.default_rng(0).choice(len(matrix), size=min(len(matrix), SILHOUETTE_SAMPLE), replace=False)
+    sample = matrix.iloc[drawn]
+    expected = {}
+    for k in K_RANGE:
+        labels = KMeans(n_clusters=k, n_init=4, random_state=0).fit(sample).labels_
+        expected[k] = float(silhouette_score(sample, labels))
+    assert result.silhouettes == expected and result.k == max(expected, key=expected.get)

@@ -135,3 +135,31 @@ def test_the_history_s_btyd_summary_is_that_of_the_lines():
         pd.testing.assert_frame_equal(
             OrderHistory(lines, HORIZON).btyd_summary(cutoff), btyd_summary(lines, cutoff), check_exact=True
         )
+
+
+@pytest.mark.parametrize("order_across_midnight", [False, True])
+def test_bgnbd_alone_is_the_features_bgnbd_columns_from_one_fit_a_cutoff(order_across_midnight):
+    """``bgnbd_features_at`` (a small shop's churn model takes no other feature a year back) is ``features_at``'s
+    BG/NBD columns to the bit, rows in their order, and ``bgnbd_at`` BG/NBD fitted on the history's summary at that
+    cutoff, once; where BG/NBD cannot be fitted (too few customers yet), the columns are NaN and the error is kept."""
+    from audience.bgnbd import BetaGeoModel
+    from audience.errors import AudienceError
+    from audience.features import BGNBD_FEATURES
+
+    lines = _shop(order_across_midnight)
+    for days_before in (0, 30, 200, 400):  # 400: four customers, one with a repeat
+        cutoff = CUTOFF - pd.Timedelta(days=days_before)
+        history = OrderHistory(lines, HORIZON)
+        alone = history.bgnbd_features_at(cutoff)
+        pd.testing.assert_frame_equal(alone, history.features_at(cutoff)[BGNBD_FEATURES], check_exact=True)
+        summary = btyd_summary(lines, cutoff)
+        try:
+            plain = BetaGeoModel(penalizer=1e-3).fit(summary["frequency"], summary["recency"], summary["T"])
+        except AudienceError as error:
+            assert str(history.bgnbd_at(cutoff)) == str(error) and days_before == 400
+            assert len(alone) == 4 and alone.isna().all(axis=None)
+            continue
+        assert history.bgnbd_at(cutoff) is history.bgnbd_at(cutoff)
+        assert history.bgnbd_at(cutoff).params == plain.params
+        expected = plain.expected_purchases(HORIZON, summary["frequency"], summary["recency"], summary["T"])
+        assert (alone["bgnbd_expected"].to_numpy() == expected).all() and alone.notna().all(axis=None)

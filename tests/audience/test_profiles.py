@@ -154,3 +154,16 @@ def test_a_shop_where_nobody_bought_twice_has_no_churn_risk_rather_than_a_certai
     assert profiles.rfm_segment.notna().all() and profiles.monetary.notna().all()
     assert any("nobody has bought on a second day" in reason for reason in profiles.attrs["fallbacks"])
     assert not any(reason.startswith("clv: mean order value") for reason in profiles.attrs["fallbacks"])
+
+
+def test_p_alive_and_expected_purchases_are_bgnbd_s_fitted_on_the_profiles_customers(profiles, shop_orders):
+    """BG/NBD, fitted once at the as-of day for the profiles and the churn model's features, gives the profiles
+    what a fit on their own customers' summary (in the profiles' order) gives, to the bit."""
+    from audience.bgnbd import BetaGeoModel
+    from audience.orders import btyd_summary, validate_orders
+
+    summary = btyd_summary(validate_orders(shop_orders), AS_OF).reindex(profiles.index)
+    args = (summary["frequency"], summary["recency"], summary["T"])
+    model = BetaGeoModel(penalizer=1e-3).fit(*args)
+    assert (profiles["p_alive"].to_numpy() == model.p_alive(*args)).all()
+    assert (profiles["expected_purchases"].to_numpy() == model.expected_purchases(90, *args)).all()
