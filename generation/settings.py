@@ -3,17 +3,79 @@
 `model` is a name from the generation.llm registry (`local/smollm2`, `fake`) or any litellm model string
 (`openai/gpt-4o-mini`, `anthropic/claude-3-5-haiku-latest`, `ollama/llama3.1`...), in which case the
 provider's usual key and base-URL environment variables apply, or `api_base` / `api_key` here.
+
+`EnvironmentSettings`, its base, is the service's settings classes' too: a class read again while the variables it
+reads are unchanged gives what it read before, without reading them again.
 """
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+import os
+from typing import Any, ClassVar
+
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from generation.schemas import LOCALES
 
+# The reads kept (``_KeptPerEnvironment``): past this many, all are dropped (a test process reads its settings again
+# under each test's variables).
+_KEPT_MOST = 256
+_kept: dict[tuple, BaseSettings] = {}
+_variables_read: dict[type, frozenset[str]] = {}
 
-class LLMSettings(BaseSettings):
+
+class _KeptPerEnvironment(type(BaseSettings)):
+    """The metaclass of ``EnvironmentSettings``: a class called without arguments gives a copy of what it read last
+    under the same values of the variables it reads, rather than reading again; a variable of it set, changed or
+    unset since (in any case of its name) reads again. A read went through every field of every source
+    pydantic-settings has (some 0.1-0.5 ms a class); the server read settings some twenty times at each start and
+    again in its requests, and the tests start an app a test. A read that fails is not kept: the next one fails again,
+    saying why."""
+
+    def __call__(cls, *args: Any, **values: Any) -> Any:
+        if args or values:  # values given (``_env_file=``...): read as asked
+            return super().__call__(*args, **values)
+        key = (cls, _environment_of(cls))
+        kept = _kept.get(key)
+        if kept is None:
+            kept = super().__call__()
+            if len(_kept) >= _KEPT_MOST:
+                _kept.clear()
+            _kept[key] = kept
+        return kept.model_copy()  # the caller's own: one that changes a field changes no one else's
+
+
+def _environment_of(settings: Any) -> tuple[tuple[str, str], ...]:
+    """The variables of ``os.environ`` that ``settings`` reads, and those of the settings classes its checks read
+    (``read_with``), with their values; names matched in any case, as pydantic-settings matches them."""
+    names = _variables_read.get(settings)
+    if names is None:
+        names = frozenset(name.lower() for cls in (settings, *settings.read_with) for name in _variables_of(cls))
+        _variables_read[settings] = names
+    return tuple((name, os.environ[name]) for name in os.environ if name.lower() in names)
+
+
+def _variables_of(settings: type[BaseSettings]) -> list[str]:
+    """The environment variables the fields of ``settings`` are read from: the prefix and the field's name, or the
+    names its alias gives."""
+    prefix = settings.model_config.get("env_prefix", "")
+    variables = []
+    for field, info in settings.model_fields.items():
+        alias = info.validation_alias
+        variables += alias.choices if isinstance(alias, AliasChoices) else [alias or prefix + field]
+    return [str(name) for name in variables]
+
+
+class EnvironmentSettings(BaseSettings, metaclass=_KeptPerEnvironment):
+    """Settings whose values and checks depend on environment variables alone (not on files, the working folder or
+    other state): their own, and those of the settings classes in ``read_with``, which their checks read. Read again
+    only when one of these changed (``_KeptPerEnvironment``)."""
+
+    read_with: ClassVar[tuple[type[BaseSettings], ...]] = ()
+
+
+class LLMSettings(EnvironmentSettings):
     model_config = SettingsConfigDict(env_prefix="TAILOR_LLM_", extra="ignore")
 
     model: str = "local/smollm2"

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from generation.settings import EnvironmentSettings
 from service.bounds import BOOST_WEIGHT_MAX, HORIZON_DAYS_MAX, LOOK_BACK_DAYS_MAX, NEW_ARRIVALS_DISCOUNT_MAX
 from service.clock import utcnow
 
@@ -73,7 +74,7 @@ def _subclasses(cls: type) -> list[type]:
     return [sub for direct in cls.__subclasses__() for sub in (direct, *_subclasses(direct))]
 
 
-class LogSettings(BaseSettings):
+class LogSettings(EnvironmentSettings):
     """`TAILOR_LOG_LEVEL`: the least severe lines written to the log (DEBUG, INFO, WARNING or ERROR);
     `TAILOR_LOG_FORMAT`: JSON lines (`json`), lines for a person (`text`), or `auto`: text for a one-shot command
     whose stderr is a terminal, JSON otherwise (service.logs)."""
@@ -125,7 +126,7 @@ class HomeSettings(BaseSettings):
         return self.home / "staging"
 
 
-class DbSettings(BaseSettings):
+class DbSettings(EnvironmentSettings):
     """The database; `DATABASE_URL` (or `TAILOR_DB_URL`) points at PostgreSQL in real deployments. A variable set
     empty is one unset: a `DATABASE_URL=` left blank in an env file hid TAILOR_DB_URL, and the server ran on a new
     SQLite file in TAILOR_HOME instead of the shop's PostgreSQL database."""
@@ -155,7 +156,7 @@ class DbSettings(BaseSettings):
 ROOT_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)+")
 
 
-class ApiSettings(BaseSettings):
+class ApiSettings(EnvironmentSettings):
     """The HTTP server."""
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_API_")
@@ -181,7 +182,7 @@ class ApiSettings(BaseSettings):
         return value
 
 
-class SmtpSettings(BaseSettings):
+class SmtpSettings(EnvironmentSettings):
     """The mail server approved drafts are sent through."""
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_SMTP_")
@@ -248,7 +249,7 @@ def is_web_address(url: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
-class PublicSettings(BaseSettings):
+class PublicSettings(EnvironmentSettings):
     """Where the people Tailor mails reach it: the unsubscribe links in the email it sends start with
     `TAILOR_PUBLIC_URL`, the address the API is served at from outside (e.g. https://mail.shop.example). Unset,
     they point at TAILOR_API_HOST:TAILOR_API_PORT, which reaches the server only from its own machine."""
@@ -279,7 +280,7 @@ class PublicSettings(BaseSettings):
         return f"http://{host}:{api.port}"
 
 
-class UnsubscribeSettings(BaseSettings):
+class UnsubscribeSettings(EnvironmentSettings):
     """`TAILOR_UNSUBSCRIBE_SECRET` signs the unsubscribe links; unset, a random key is made on first use and kept
     in TAILOR_HOME (`unsubscribe.key`). The processes that send and the one that serves the links need the same
     key, and links already sent stop working when it changes."""
@@ -298,7 +299,7 @@ class UnsubscribeSettings(BaseSettings):
         return value
 
 
-class TrackingSettings(BaseSettings):
+class TrackingSettings(EnvironmentSettings):
     """Whether the email Tailor sends itself tells it of opens (`TAILOR_TRACK_OPENS`: an image one pixel large loaded
     from TAILOR_PUBLIC_URL) and of clicks (`TAILOR_TRACK_CLICKS`: the email's links lead through it). Off unless
     set: where the law asks for the recipients' consent to either (the ePrivacy rules in the EU), the shop turns it
@@ -318,7 +319,7 @@ class TrackingSettings(BaseSettings):
         return ",".join(kind for kind, on in (("opens", self.opens), ("clicks", self.clicks)) if on)
 
 
-class CampaignSettings(BaseSettings):
+class CampaignSettings(EnvironmentSettings):
     """Defaults for campaign generation that are business choices, not model hyperparameters."""
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_CAMPAIGN_")
@@ -378,7 +379,7 @@ class CampaignSettings(BaseSettings):
         return value
 
 
-class AudienceSettings(BaseSettings):
+class AudienceSettings(EnvironmentSettings):
     """How customer profiles are computed: `TAILOR_AUDIENCE_HORIZON_DAYS` is the churn horizon (churn = no order
     within it; expected purchases, CLV and segment retention cover it), `TAILOR_AUDIENCE_AS_OF` the day the
     profiles describe (unset: the day after the latest order), `TAILOR_AUDIENCE_THREADS` the threads the churn
@@ -392,7 +393,7 @@ class AudienceSettings(BaseSettings):
     threads: int = Field(default=1, ge=1)
 
 
-class ImportSettings(BaseSettings):
+class ImportSettings(EnvironmentSettings):
     """`TAILOR_IMPORT_DEFAULT_LOCALE`: the language of a customer a customers file gives none (no `locale` column, as
     a shop platform's export has none, or an empty cell); a customer already stored keeps theirs.
     `TAILOR_IMPORT_WAIT_SECONDS`: how long a customers import waits for another one to finish (PostgreSQL takes them
@@ -413,7 +414,7 @@ class ImportSettings(BaseSettings):
         return normal_locale(value)
 
 
-class ExperimentSettings(BaseSettings):
+class ExperimentSettings(EnvironmentSettings):
     """How campaign experiments count outcomes and allocate the sends still to go."""
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_EXPERIMENT_")
@@ -423,7 +424,7 @@ class ExperimentSettings(BaseSettings):
     credible_level: float = Field(default=0.95, gt=0, lt=1)
 
 
-class SendScheduleSettings(BaseSettings):
+class SendScheduleSettings(EnvironmentSettings):
     """How often the server looks for drafts whose send time (the customer's best hour, or the end of the contact
     policy's wait) has come, `TAILOR_SEND_DUE_CHECK_MINUTES=0` turning the check off, and how late it may still
     mail one, `TAILOR_SEND_LATE_LIMIT_HOURS` (a "Friday 9:00" email is not sent on Monday after an outage); the
@@ -453,7 +454,7 @@ class SendScheduleSettings(BaseSettings):
         return value
 
 
-class ScoringSettings(BaseSettings):
+class ScoringSettings(EnvironmentSettings):
     """`TAILOR_SCORING_COPY_MODEL`: a copy model saved by `tailor scoring fit-copy`. Unset, a shop without send
     history scores all variants of a draft alike (public rates); set, the public prior also moves each
     variant's P(click | open) by its subject's appeal, so the better-worded variant wins from the first send.
@@ -478,7 +479,7 @@ class ScoringSettings(BaseSettings):
         return utcnow() - timedelta(days=self.outcome_days)
 
 
-class ModelSettings(BaseSettings):
+class ModelSettings(EnvironmentSettings):
     """Trained model versions kept on disk per kind (`TAILOR_MODELS_KEPT`); older ones are deleted when a new one
     is published, never the version in use. The kept ones can be made current again (a rollback). Whether the
     recommender learns the products its email's readers clicked as their views of them (`TAILOR_MODELS_LEARN_CLICKS`,
@@ -490,7 +491,7 @@ class ModelSettings(BaseSettings):
     learn_clicks: bool = True
 
 
-class RetrainSettings(BaseSettings):
+class RetrainSettings(EnvironmentSettings):
     """Scheduled retraining: every `TAILOR_RETRAIN_EVERY_HOURS` the server submits a retrain job, which is
     skipped when no new sends, events or orders arrived, and no send came of age to be learned from, since the last
     training, and trains the recommender in use (else the default); unset means never."""
@@ -500,7 +501,7 @@ class RetrainSettings(BaseSettings):
     every_hours: float | None = Field(default=None, gt=0, allow_inf_nan=False)
 
 
-class JobSettings(BaseSettings):
+class JobSettings(EnvironmentSettings):
     """The server's jobs when it stops (SIGTERM, Ctrl-C): those running are asked to stop at their next progress
     report and waited for `TAILOR_JOBS_SHUTDOWN_GRACE_SECONDS` at most; then the process exits without them. While
     it runs, every `TAILOR_JOBS_SWEEP_SECONDS` it writes the job endings the database could not take when they came
@@ -530,13 +531,14 @@ class JobSettings(BaseSettings):
 HISTORY_MIN_DAYS = 30
 
 
-class HistorySettings(BaseSettings):
+class HistorySettings(EnvironmentSettings):
     """`TAILOR_HISTORY_KEEP_DAYS`: sends older than this, with their events, and campaigns whose every draft and send
     is, are deleted by the server a batch at a time (service.retention); unset, the history is kept for ever. It is
     refused when no longer than what reads the history back: scoring's outcome window, the contact policy's days and
     an experiment's conversion window."""
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_HISTORY_")
+    read_with = (ScoringSettings, SendScheduleSettings, ExperimentSettings)  # by its check of keep_days
 
     keep_days: int | None = Field(default=None, ge=HISTORY_MIN_DAYS)
 

@@ -54,12 +54,13 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 from sqlalchemy import DateTime, Engine, func, literal, null, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from generation.settings import EnvironmentSettings
 from service.db.clock import now_in_database
 from service.db.models import Job
 from service.db.session import session_scope
@@ -81,7 +82,7 @@ NONE_PENDING: dict[str, Any] = {
 }  # fmt: skip
 
 
-class WebhookSettings(BaseSettings):
+class WebhookSettings(EnvironmentSettings):
     """Where ended jobs are announced (`TAILOR_WEBHOOK_URL`; unset: nowhere) and the secret that signs them."""
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_WEBHOOK_")
