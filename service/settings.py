@@ -62,12 +62,20 @@ READ_BY_NAME = frozenset({"TAILOR_BRANDS_DIR", "TAILOR_SHARED_DATA"})
 def unread_variables(environ: Mapping[str, str] = os.environ) -> list[str]:
     """The TAILOR_* variables in ``environ`` that no setting reads (of the settings classes imported): a misspelt one,
     TAILOR_HISTORY_KEEP_DAY, was ignored in silence, and its setting kept its default (the history kept for ever)."""
+    known = _variables_known(tuple(_subclasses(BaseSettings)))
+    return sorted(name for name in environ if name.upper().startswith("TAILOR_") and name.upper() not in known)
+
+
+@lru_cache(maxsize=8)
+def _variables_known(classes: tuple[type[BaseSettings], ...]) -> frozenset[str]:
+    """The variables the settings ``classes`` read, and those read by name: worked out once for the classes imported
+    (a class imported later is another tuple of them)."""
     known = set(READ_BY_NAME)
-    for settings in _subclasses(BaseSettings):
+    for settings in classes:
         prefix = settings.model_config.get("env_prefix", "")
         for name in settings.model_fields:
             known |= set(_variables(settings, name, prefix))
-    return sorted(name for name in environ if name.upper().startswith("TAILOR_") and name.upper() not in known)
+    return frozenset(known)
 
 
 def _subclasses(cls: type) -> list[type]:
