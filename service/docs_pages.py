@@ -12,9 +12,10 @@ the address of the API's schema to validator.swagger.io, is turned off.
 from __future__ import annotations
 
 import importlib.util
+from functools import lru_cache
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -27,6 +28,7 @@ DOCS_POLICY = (
 )
 
 
+@lru_cache(maxsize=1)
 def _assets() -> Path:
     spec = importlib.util.find_spec("fastapi_offline")
     if spec is None or spec.origin is None:
@@ -37,11 +39,19 @@ def _assets() -> Path:
 def add_docs_pages(app: FastAPI) -> None:
     """/docs, its OAuth2 redirect and /redoc on ``app``, which must be made with docs_url and redoc_url None."""
     app.mount(DOCS_STATIC, StaticFiles(directory=_assets()), name="docs-assets")
-    redirect = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
+    app.include_router(_docs_router(app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"))
 
-    @app.get("/docs", include_in_schema=False)
+
+@lru_cache
+def _docs_router(redirect: str) -> APIRouter:
+    """The pages' routes, made once a process and included in each app (its tests make one a test): each app gives
+    them its own dependencies and responses as it includes them, and the pages read its title and OpenAPI address
+    from the request's app."""
+    router = APIRouter()
+
+    @router.get("/docs", include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
+        app, root = request.app, request.scope.get("root_path", "")
         assets = f"{root}{DOCS_STATIC}"
         page = get_swagger_ui_html(
             openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} - Swagger UI", oauth2_redirect_url=redirect,
@@ -50,13 +60,13 @@ def add_docs_pages(app: FastAPI) -> None:
         )  # fmt: skip
         return _kept_in(page)
 
-    @app.get(redirect, include_in_schema=False)
+    @router.get(redirect, include_in_schema=False)
     async def swagger_ui_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
 
-    @app.get("/redoc", include_in_schema=False)
+    @router.get("/redoc", include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
+        app, root = request.app, request.scope.get("root_path", "")
         assets = f"{root}{DOCS_STATIC}"
         page = get_redoc_html(
             openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} - ReDoc",
@@ -64,6 +74,8 @@ def add_docs_pages(app: FastAPI) -> None:
             with_google_fonts=False,
         )  # fmt: skip
         return _kept_in(page)
+
+    return router
 
 
 def _kept_in(page: HTMLResponse) -> HTMLResponse:
