@@ -82,3 +82,17 @@ def test_engagement_model_is_the_one_fitted_with_per_row_tfidf(fitted_engagement
     assert list(fitted_engagement.reasons(variants.iloc[:20], {"open": 3, "click": 1})) == list(
         per_row.reasons(variants.iloc[:20], {"open": 3, "click": 1})
     )
+
+
+@pytest.mark.parametrize("sublinear_tf", [True, False])
+def test_transforming_gives_what_the_fitted_parts_give_to_the_bit(sublinear_tf):
+    """``transform`` weighs the counts itself, without the tf-idf transformer's checks: the same matrix as the
+    fitted counter and tf-idf transformer give, stored alike and equal to the last bit."""
+    distinct = DistinctTfidf(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=sublinear_tf).fit(TEXTS)
+    for texts in (TEXTS, UNSEEN, UNSEEN.iloc[[2]]):
+        unique = list(dict.fromkeys(texts))
+        expected = distinct.tfidf_.transform(distinct.counter_.transform(unique))[[unique.index(t) for t in texts]]
+        matrix = distinct.transform(texts)
+        assert matrix.shape == expected.shape and matrix.dtype == expected.dtype
+        for part in ("indptr", "indices", "data"):
+            np.testing.assert_array_equal(getattr(matrix, part), getattr(expected, part))
