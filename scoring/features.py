@@ -234,69 +234,90 @@ def text_features(texts: pd.Series, prefix: str = "subject") -> pd.DataFrame:
     """Counts a copywriter recognises for one text column: length, words, question, number, emoji, …, counted
     once per distinct text (a campaign's sends repeat a few subjects)."""
     texts = texts.fillna("").astype(str)
-    codes, distinct = pd.factorize(texts)
-    counts = _text_counts(pd.Series(distinct), prefix)
-    return pd.DataFrame(counts.to_numpy()[codes], columns=counts.columns, index=texts.index)
+    return pd.DataFrame(_text_columns(texts, prefix), index=texts.index)
 
 
-def _text_counts(texts: pd.Series, prefix: str) -> pd.DataFrame:
+def _text_columns(texts: pd.Series, prefix: str) -> dict[str, np.ndarray]:
+    """``text_features``' columns as float arrays, each text's counts worked out once."""
+    codes, distinct = pd.factorize(texts.fillna("").astype(str))
+    return {name: values[codes] for name, values in _text_counts(pd.Series(distinct), prefix).items()}
+
+
+def _text_counts(texts: pd.Series, prefix: str) -> dict[str, np.ndarray]:
+    """The counts of each (distinct) text. Lengths and single characters are counted in Python, a text at a time
+    (a batch's few subjects cost more in pandas' per-call work than in counting); the letters, the capitals and
+    the lower-cased phrases through pandas' string methods, which decide what a letter is."""
     letters = texts.str.count(r"[^\W\d_]").clip(lower=1)
-    return pd.DataFrame(
-        {
-            f"{prefix}_chars": texts.str.len().astype(float),
-            f"{prefix}_words": texts.map(lambda text: len(_WORD.findall(text))).astype(float),
-            f"{prefix}_question": texts.str.contains("?", regex=False).astype(float),
-            f"{prefix}_number": texts.map(lambda text: bool(_NUMBER.search(text))).astype(float),
-            f"{prefix}_emoji": texts.map(lambda text: bool(_EMOJI.search(text))).astype(float),
-            f"{prefix}_exclamation": texts.str.contains("!", regex=False).astype(float),
-            f"{prefix}_urgency": count_phrases(texts, _ALL_URGENCY),
-            f"{prefix}_spam": count_phrases(texts, _ALL_SPAM),
-            f"{prefix}_caps": texts.str.count(r"[A-ZА-ЯĄĆĘŁŃÓŚŹŻÄÖÜ]") / letters,
-        },
-        index=texts.index,
-    )
+    plain = list(texts)
+    return {
+        f"{prefix}_chars": np.array([len(text) for text in plain], dtype=float),
+        f"{prefix}_words": np.array([len(_WORD.findall(text)) for text in plain], dtype=float),
+        f"{prefix}_question": np.array(["?" in text for text in plain], dtype=float),
+        f"{prefix}_number": np.array([bool(_NUMBER.search(text)) for text in plain], dtype=float),
+        f"{prefix}_emoji": np.array([bool(_EMOJI.search(text)) for text in plain], dtype=float),
+        f"{prefix}_exclamation": np.array(["!" in text for text in plain], dtype=float),
+        f"{prefix}_urgency": count_phrases(texts, _ALL_URGENCY),
+        f"{prefix}_spam": count_phrases(texts, _ALL_SPAM),
+        f"{prefix}_caps": (texts.str.count(r"[A-ZА-ЯĄĆĘŁŃÓŚŹŻÄÖÜ]") / letters).to_numpy(dtype=float),
+    }
 
 
 def copy_features(variants: pd.DataFrame) -> pd.DataFrame:
     """Numeric copy features of each send: subject counts plus preheader/intro length and personalization."""
+    return pd.DataFrame(_copy_columns(variants), index=variants.index)
+
+
+def _copy_columns(variants: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``copy_features``' columns as float arrays, in its order (a frame is built once, not a column at a time)."""
     subject = _text(variants, "subject")
     intro = _text(variants, "intro")
     names = _text(variants, "first_name").str.strip()
-    features = text_features(subject, "subject")
-    features["subject_first_name"] = _mentions_name(subject, names)
-    features["preheader_chars"] = _text(variants, "preheader").str.len().astype(float)
-    features["intro_chars"] = intro.str.len().astype(float)
-    features["intro_first_name"] = _mentions_name(intro, names)
-    return features
+    columns = _text_columns(subject, "subject")
+    columns["subject_first_name"] = _mentions_name(subject, names)
+    columns["preheader_chars"] = _text(variants, "preheader").str.len().astype(float).to_numpy()
+    columns["intro_chars"] = intro.str.len().astype(float).to_numpy()
+    columns["intro_first_name"] = _mentions_name(intro, names)
+    return columns
 
 
-def context_features(variants: pd.DataFrame) -> pd.DataFrame:
-    """Categorical context (campaign type, locale, segment, hour, weekday) as strings; "unknown" when absent."""
-    sent_at = (
-        pd.to_datetime(variants["sent_at"], errors="coerce")
-        if "sent_at" in variants.columns
-        else pd.Series(pd.NaT, index=variants.index)
-    )
-    context = pd.DataFrame(index=variants.index)
+def _sent_at(variants: pd.DataFrame) -> pd.Series:
+    """The send times (NaT where absent or unreadable)."""
+    if "sent_at" not in variants.columns:
+        return pd.Series(pd.NaT, index=variants.index)
+    return pd.to_datetime(variants["sent_at"], errors="coerce")
+
+
+def context_features(variants: pd.DataFrame, sent_at: pd.Series | None = None) -> pd.DataFrame:
+    """Categorical context (campaign type, locale, segment, hour, weekday) as strings; "unknown" when absent.
+    ``sent_at``, when given, is ``variants``' send times already read."""
+    sent_at = _sent_at(variants) if sent_at is None else sent_at
+    context = {}
     for column in ["campaign_type", "locale", "segment"]:
         values = variants[column] if column in variants.columns else pd.Series(None, index=variants.index)
         context[column] = values.fillna("unknown").astype(str)
     context["hour"] = sent_at.dt.hour.map(lambda hour: "unknown" if pd.isna(hour) else f"{int(hour):02d}")
     context["weekday"] = sent_at.dt.day_name().fillna("unknown").astype(str)
-    return context
+    # each column keeps its dtype; the series share variants' index, so nothing is realigned
+    return pd.concat(context, axis=1)
 
 
-def numeric_features(variants: pd.DataFrame) -> pd.DataFrame:
-    """Copy counts plus product numbers and a weekend flag; missing product numbers become 0."""
-    features = copy_features(variants)
+def numeric_features(variants: pd.DataFrame, sent_at: pd.Series | None = None) -> pd.DataFrame:
+    """Copy counts plus product numbers and a weekend flag; missing product numbers become 0. ``sent_at`` as in
+    :func:`context_features`."""
+    return pd.DataFrame(numeric_columns(variants, sent_at), index=variants.index)
+
+
+def numeric_columns(variants: pd.DataFrame, sent_at: pd.Series | None = None) -> dict[str, np.ndarray]:
+    """``numeric_features``' columns as float arrays, in its order."""
+    sent_at = _sent_at(variants) if sent_at is None else sent_at
+    features = _copy_columns(variants)
     for column in PRODUCT_COLUMNS:
         values = variants[column] if column in variants.columns else pd.Series(0.0, index=variants.index)
-        features[column] = pd.to_numeric(values, errors="coerce").fillna(0.0).astype(float)
-    sent_at = pd.to_datetime(variants.get("sent_at", pd.Series(pd.NaT, index=variants.index)), errors="coerce")
-    features["weekend"] = (sent_at.dt.day_of_week >= 5).astype(float)
+        features[column] = pd.to_numeric(values, errors="coerce").fillna(0.0).astype(float).to_numpy()
+    features["weekend"] = (sent_at.dt.day_of_week >= 5).astype(float).to_numpy()
     for column in OPTIONAL_NUMERIC:
         if column in variants.columns:
-            features[column] = pd.to_numeric(variants[column], errors="coerce").astype(float)
+            features[column] = pd.to_numeric(variants[column], errors="coerce").astype(float).to_numpy()
     return features
 
 
@@ -341,6 +362,14 @@ def mask_first_names(texts: pd.Series, names: pd.Series) -> pd.Series:
 
 def design_frame(variants: pd.DataFrame) -> pd.DataFrame:
     """One frame holding every input the engagement model's column transformer reads."""
-    frame = pd.concat([numeric_features(variants), context_features(variants)], axis=1)
-    frame["subject_text"] = mask_first_names(_text(variants, "subject"), _text(variants, "first_name").str.strip())
-    return frame
+    numeric, others = design_parts(variants)
+    return pd.concat([pd.DataFrame(numeric, index=variants.index), others], axis=1)
+
+
+def design_parts(variants: pd.DataFrame) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+    """:func:`design_frame` in two parts, for a caller that works on the numbers before the frame is built: its
+    numeric columns as float arrays, then its context columns and ``subject_text`` as a frame."""
+    sent_at = _sent_at(variants)
+    others = context_features(variants, sent_at)
+    others["subject_text"] = mask_first_names(_text(variants, "subject"), _text(variants, "first_name").str.strip())
+    return numeric_columns(variants, sent_at), others

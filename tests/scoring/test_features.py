@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from scoring.features import text_features
+from scoring.features import _EMOJI, _NUMBER, _WORD, text_features
 
 
 def test_text_counts_are_counted_once_per_distinct_text_and_land_on_their_rows():
@@ -62,3 +62,31 @@ def test_inflected_urgency_and_spam_words_are_counted_through_their_stems():
     counts = text_features(texts)
     assert counts["subject_spam"].tolist() == [1, 1, 0, 1, 2, 0, 1, 0, 0]
     assert counts["subject_urgency"].tolist() == [0, 0, 1, 0, 0, 1, 0, 1, 0]
+
+
+def test_text_counts_are_what_pandas_string_methods_count_to_the_bit():
+    """Lengths, words and single characters are counted in Python, a text at a time: the same numbers as the
+    pandas string methods and per-text maps the features were first written with, on several scripts and emoji."""
+    texts = pd.Series(
+        [
+            "Hurry, 50% off now!",
+            "",
+            "Привет, ИВАН? Ждём",
+            "🎉 free gift 🎁",
+            "İstanbul ÄÖÜ ß",
+            "a\u0301 e\u0308?!",
+            "  ",
+        ]
+    )
+    counts = text_features(texts)
+    expected = pd.DataFrame(
+        {
+            "subject_chars": texts.str.len().astype(float),
+            "subject_words": texts.map(lambda text: len(_WORD.findall(text))).astype(float),
+            "subject_question": texts.str.contains("?", regex=False).astype(float),
+            "subject_number": texts.map(lambda text: bool(_NUMBER.search(text))).astype(float),
+            "subject_emoji": texts.map(lambda text: bool(_EMOJI.search(text))).astype(float),
+            "subject_exclamation": texts.str.contains("!", regex=False).astype(float),
+        }
+    )
+    pd.testing.assert_frame_equal(counts[list(expected.columns)], expected, check_exact=True)
