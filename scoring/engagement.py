@@ -38,7 +38,7 @@ from scoring.features import (
     NAME_TOKEN,
     OPTIONAL_NUMERIC,
     OUTCOME_COLUMNS,
-    design_frame,
+    design_parts,
     subject_ngrams,
 )
 from scoring.history import HISTORY_COLUMNS, customer_totals, prediction_history, training_history
@@ -143,7 +143,7 @@ class Link:
         self.baseline = np.asarray(self.pipeline[:-1].transform(design.iloc[fit_part]).mean(axis=0)).ravel()
         return self
 
-    def predict(self, design: pd.DataFrame, features: sparse.csr_matrix | None = None) -> np.ndarray:
+    def predict(self, design: pd.DataFrame | DesignColumns, features: sparse.csr_matrix | None = None) -> np.ndarray:
         """Calibrated probabilities; ``features``, when given, are ``self.features(design)`` already computed.
 
         What ``self.calibrated.predict_proba(design)[:, 1]`` gives: the regression's decision values, mapped by
@@ -157,7 +157,7 @@ class Link:
         members = self.calibrated.calibrated_classifiers_
         return np.mean([member.calibrators[0].predict(decision) for member in members], axis=0)
 
-    def features(self, design: pd.DataFrame) -> sparse.csr_matrix:
+    def features(self, design: pd.DataFrame | DesignColumns) -> sparse.csr_matrix:
         """The rows as the fitted model sees them (before its coefficients), sparse."""
         return sparse.csr_matrix(transform_columns(self.pipeline.named_steps["columns"], design))
 
@@ -203,22 +203,32 @@ class Link:
             )
         return explaining
 
-    def contributions(self, design: pd.DataFrame, features: sparse.csr_matrix | None = None) -> pd.DataFrame:
+    def contributions(
+        self, design: pd.DataFrame | DesignColumns, features: sparse.csr_matrix | None = None
+    ) -> pd.DataFrame:
         """Each input column's push on the log-odds, relative to the average training send; ``features``, when
         given, are ``self.features(design)`` already computed.
 
         Columns: numeric feature names, categorical column names and ``subject_text`` (all n-grams together).
         """
         if self.pipeline is None or self.baseline is None:
-            return pd.DataFrame(index=design.index)
+            return pd.DataFrame(index=_frame(design).index)
+        pushes, columns = self._pushes(design, features)
+        return pd.DataFrame(pushes, index=_frame(design).index, columns=columns)
+
+    def _pushes(
+        self, design: pd.DataFrame | DesignColumns, features: sparse.csr_matrix | None
+    ) -> tuple[np.ndarray, list[str]]:
+        """:meth:`contributions` as an array (rows x columns) and its column names, for a fitted pipeline."""
         # Sum over a column's features of (x - baseline) * coefficient, as x @ weights - baseline @ weights with
         # one weighted column per input column: the features stay sparse (a dense row is some 2,000 floats).
         transformed = self.features(design) if features is None else features
         explaining = self._explaining()
-        pushes = (transformed @ explaining.weights).toarray() - explaining.baseline_pushes
-        return pd.DataFrame(pushes, index=design.index, columns=explaining.columns)
+        return (transformed @ explaining.weights).toarray() - explaining.baseline_pushes, explaining.columns
 
-    def strongest_words(self, design: pd.DataFrame, features: sparse.csr_matrix | None = None) -> list[str]:
+    def strongest_words(
+        self, design: pd.DataFrame | DesignColumns, features: sparse.csr_matrix | None = None
+    ) -> list[str]:
         """For each row, the subject n-gram present in it with the largest absolute coefficient, a lone function
         word aside ("" if none); ``features`` as in :meth:`contributions`."""
         if self.pipeline is None:
@@ -238,32 +248,84 @@ class Link:
         return words[first].tolist()
 
 
-def transform_columns(columns: ColumnTransformer, design: pd.DataFrame) -> sparse.csr_matrix | np.ndarray:
+class DesignColumns:
+    """A design frame's columns as arrays, each read from the frame once: a campaign batch's links (and their
+    reasons) read the same columns, and a pandas column read cost more than the arithmetic done on it."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._read: dict[tuple, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def values(self, column: str) -> np.ndarray:
+        """``frame[column].to_numpy()``."""
+        key = ("values", column)
+        if key not in self._read:
+            self._read[key] = self.frame[column].to_numpy()
+        return self._read[key]
+
+    def objects(self, column: str) -> np.ndarray:
+        """``frame[column].to_numpy(dtype=object)``."""
+        key = ("objects", column)
+        if key not in self._read:
+            self._read[key] = self.frame[column].to_numpy(dtype=object)
+        return self._read[key]
+
+    def numbers(self, columns: list[str]) -> np.ndarray:
+        """``frame[columns].to_numpy(dtype=np.float64)``, not to be written to (copy it first)."""
+        key = ("numbers", *columns)
+        if key not in self._read:
+            self._read[key] = self.frame[columns].to_numpy(dtype=np.float64)
+        return self._read[key]
+
+
+def _frame(design: pd.DataFrame | DesignColumns) -> pd.DataFrame:
+    return design.frame if isinstance(design, DesignColumns) else design
+
+
+def transform_columns(
+    columns: ColumnTransformer, design: pd.DataFrame | DesignColumns
+) -> sparse.csr_matrix | np.ndarray:
     """``columns.transform(design)``, the same matrix down to the order of each row's entries, without the checks
     and the job dispatch a fitted column transformer goes through for each part: its scaler's and one-hot encoder's
     arithmetic done here on the design's arrays, its n-grams by the fitted parts themselves. Those checks and
-    conversions of the design's text columns took three quarters of a campaign batch's transform."""
-    parts = []
+    conversions of the design's text columns took three quarters of a campaign batch's transform. ``design`` may
+    be a frame's ``DesignColumns``, whose columns the links of a batch then read once between them."""
+    if not isinstance(design, DesignColumns):
+        design = DesignColumns(design)
+    parts, checked = [], []  # checked: a part made here, already what check_array would return for it
     for _, transformer, selected in columns.transformers_:
         if isinstance(transformer, str) or (isinstance(selected, list) and not selected):
             continue  # the dropped remainder, or a part with no column to read
         if isinstance(selected, list) and isinstance(transformer, StandardScaler):
             parts.append(_scaled(transformer, design, selected))
+            checked.append(True)
         elif isinstance(selected, list) and isinstance(transformer, OneHotEncoder) and _plain_one_hot(transformer):
             parts.append(_one_hot(transformer, design, selected))
-        elif isinstance(transformer, FeatureUnion) and _plain_union(transformer):
-            union = [part.transform(design[selected]) for _, part in transformer.transformer_list]
+            checked.append(True)
+        elif isinstance(transformer, FeatureUnion) and _plain_union(transformer) and isinstance(selected, str):
+            texts = design.objects(selected)
+            union = [part.transform(texts) for _, part in transformer.transformer_list]
             parts.append(sparse.hstack(union).tocsr() if any(sparse.issparse(p) for p in union) else np.hstack(union))
+            checked.append(False)
         else:
-            parts.append(transformer.transform(design[selected]))
+            parts.append(transformer.transform(design.frame[selected]))
+            checked.append(False)
     if columns.sparse_output_:
-        return sparse.hstack([check_array(X, accept_sparse=True, ensure_all_finite=False) for X in parts]).tocsr()
+        return sparse.hstack(
+            [
+                X if done else check_array(X, accept_sparse=True, ensure_all_finite=False)
+                for X, done in zip(parts, checked, strict=True)
+            ]
+        ).tocsr()
     return np.hstack([part.toarray() if sparse.issparse(part) else part for part in parts])
 
 
-def _scaled(scaler: StandardScaler, design: pd.DataFrame, selected: list[str]) -> np.ndarray:
+def _scaled(scaler: StandardScaler, design: DesignColumns, selected: list[str]) -> np.ndarray:
     """``scaler.transform(design[selected])``: the same subtraction and division, on a copy of the columns."""
-    values = design[selected].to_numpy(dtype=np.float64, copy=True)
+    values = design.numbers(selected).copy()
     if scaler.with_mean and scaler.mean_ is not None:
         values -= scaler.mean_
     if scaler.with_std and scaler.scale_ is not None:
@@ -288,14 +350,14 @@ def _plain_one_hot(encoder: OneHotEncoder) -> bool:
     )
 
 
-def _one_hot(encoder: OneHotEncoder, design: pd.DataFrame, selected: list[str]) -> sparse.csr_matrix:
+def _one_hot(encoder: OneHotEncoder, design: DesignColumns, selected: list[str]) -> sparse.csr_matrix:
     """``encoder.transform(design[selected])`` for a ``_plain_one_hot`` encoder: each known value's column, built
     as the encoder builds its matrix."""
     codes = np.zeros((len(design), len(selected)), dtype=int)
     known = np.ones((len(design), len(selected)), dtype=bool)
     for i, (column, categories) in enumerate(zip(selected, encoder.categories_, strict=True)):
         position = {category: j for j, category in enumerate(categories)}
-        found = np.fromiter((position.get(value, -1) for value in design[column].to_numpy(dtype=object)), dtype=int)
+        found = np.fromiter((position.get(value, -1) for value in design.objects(column)), dtype=int)
         known[:, i] = found >= 0
         codes[:, i] = np.where(found >= 0, found, 0)
     mask = known.ravel()
@@ -423,56 +485,58 @@ class EngagementModel:
     def _design(self, frame: pd.DataFrame, training: bool = False) -> pd.DataFrame:
         """Copy, context and product features plus the customer's past engagement (and optional columns that
         the model saw in training, missing ones filled with their training median)."""
-        design = design_frame(frame)
+        # The numbers are worked on as arrays and the frame built once: a column at a time through pandas was most
+        # of a campaign batch's design. Columns in the order design_frame, the history, then the optional columns
+        # the variants lack.
+        numeric, others = design_parts(frame)
         history = (
             training_history(frame, self._open_rate)
             if training
             else prediction_history(frame, self._customer_totals, self._open_rate)
         )
-        design[HISTORY_COLUMNS] = history[HISTORY_COLUMNS].to_numpy()
+        after = dict(zip(HISTORY_COLUMNS, history[HISTORY_COLUMNS].to_numpy().T, strict=True))
         if training:
-            self._learn_optional_columns(design)
+            self._learn_optional_columns({**numeric, **after}, len(frame))
             self._numeric_ranges = {
-                column: (float(design[column].min()), float(design[column].max()))
-                for column in design.columns
+                column: (float(pd.Series(values).min()), float(pd.Series(values).max()))
+                for column, values in {**numeric, **after}.items()
                 if column in COPY_FEATURE_WORDS and column not in OPTIONAL_NUMERIC
             }
         # Clipped to what training saw: the model is linear in each number, so a value far outside that range
         # (a subject in capitals, 60 products) moved the log-odds as far as it liked (an open rate of 47 % became
         # 85 % for the same subject in capitals) on nothing the sends showed.
-        # All columns at once, as numpy arrays: a column at a time through pandas was a third of the design's time.
         bounds = {
-            column: bound for column, bound in getattr(self, "_numeric_ranges", {}).items() if column in design.columns
+            column: bound
+            for column, bound in getattr(self, "_numeric_ranges", {}).items()
+            if column in numeric or column in after
         }
         ranges = getattr(self, "_optional_ranges", {})
         for column in OPTIONAL_NUMERIC:
             if column in self._optional_medians:
-                values = design[column] if column in design.columns else pd.Series(np.nan, index=design.index)
-                design[column] = values.fillna(self._optional_medians[column])
+                part = numeric if column in numeric else after
+                values = part.get(column, np.full(len(frame), np.nan))
+                part[column] = np.where(np.isnan(values), self._optional_medians[column], values)
                 bounds[column] = ranges.get(column, (-np.inf, np.inf))
-            elif column in design.columns:
-                design = design.drop(columns=column)
-        if bounds:
-            columns = list(bounds)
-            # a bound pandas' clip would be given as NaN is no bound
-            low, high = (
-                np.where(np.isnan(side), fill, side)
-                for side, fill in zip(np.array(list(bounds.values()), dtype=float).T, (-np.inf, np.inf), strict=True)
-            )
-            design[columns] = np.clip(design[columns].to_numpy(dtype=float), low, high)
-        return design
+            else:
+                numeric.pop(column, None)
+        for column, (low, high) in bounds.items():  # a bound pandas' clip would be given as NaN is no bound
+            part = numeric if column in numeric else after
+            part[column] = np.clip(part[column], -np.inf if np.isnan(low) else low, np.inf if np.isnan(high) else high)
+        return pd.concat(
+            [pd.DataFrame(numeric, index=frame.index), others, pd.DataFrame(after, index=frame.index)], axis=1
+        )
 
-    def _learn_optional_columns(self, design: pd.DataFrame) -> None:
+    def _learn_optional_columns(self, design: dict[str, np.ndarray], rows: int) -> None:
         """Which optional columns (churn risk, recommendation score) to learn from: those that enough sends
         filled in (at least ``MIN_OPTIONAL_ROWS`` and ``MIN_OPTIONAL_SHARE`` of them) with more than one value.
         A column only a few recent sends carry is left out: filled in with their median for all other sends,
         it would be nearly constant, and any other value at prediction time would swing the scores."""
         self._optional_medians, self._optional_ranges = {}, {}
-        needed = max(MIN_OPTIONAL_ROWS, MIN_OPTIONAL_SHARE * len(design))
+        needed = max(MIN_OPTIONAL_ROWS, MIN_OPTIONAL_SHARE * rows)
         for column in OPTIONAL_NUMERIC:
-            if column not in design.columns:
+            if column not in design:
                 continue
-            known = design[column].dropna()
+            known = pd.Series(design[column]).dropna()
             if len(known) >= needed and known.nunique() > 1:
                 self._optional_medians[column] = float(known.median())
                 self._optional_ranges[column] = (float(known.min()), float(known.max()))
@@ -486,7 +550,9 @@ class EngagementModel:
         if not self.is_fitted:
             raise NotFitted("engagement model")
         require_columns(variants, ["subject"], "variants")
-        return pd.concat([self._predict_rows(rows, self._design(rows), {}) for rows in _chunks(variants)])
+        return pd.concat(
+            [self._predict_rows(rows, DesignColumns(self._design(rows)), {}) for rows in _chunks(variants)]
+        )
 
     def assess(self, variants: pd.DataFrame, counts: dict[str, int]) -> tuple[pd.DataFrame, pd.Series]:
         """:meth:`predict` and :meth:`reasons` together, from one design and one transform per link of each
@@ -497,14 +563,14 @@ class EngagementModel:
         _check_outcomes(counts)
         predictions, reasons = [], []
         for rows in _chunks(variants):
-            design = self._design(rows)
+            design = DesignColumns(self._design(rows))
             features = {name: link.features(design) for name, link in self.links.items() if link.pipeline is not None}
             predictions.append(self._predict_rows(rows, design, features))
             reasons.extend(self._explain(design, counts, features))
         return pd.concat(predictions), pd.Series(reasons, index=variants.index, dtype=object)
 
     def _predict_rows(
-        self, variants: pd.DataFrame, design: pd.DataFrame, features: dict[str, sparse.csr_matrix]
+        self, variants: pd.DataFrame, design: pd.DataFrame | DesignColumns, features: dict[str, sparse.csr_matrix]
     ) -> pd.DataFrame:
         """The chain's probabilities for one piece; ``features`` holds the links' transforms already computed."""
         p_open = self.links["open"].predict(design, features.get("open"))
@@ -528,29 +594,30 @@ class EngagementModel:
         return pd.Series(reasons, index=variants.index, dtype=object)
 
     def _explain(
-        self, design: pd.DataFrame, counts: dict[str, int], computed: dict[str, sparse.csr_matrix]
+        self, design: pd.DataFrame | DesignColumns, counts: dict[str, int], computed: dict[str, sparse.csr_matrix]
     ) -> list[list[str]]:
         """The reasons of one piece's rows; ``computed`` holds the links' transforms already made."""
+        if not isinstance(design, DesignColumns):
+            design = DesignColumns(design)
         reasons: list[list[str]] = [[] for _ in range(len(design))]
         for outcome, n in counts.items():
             link = self.links[outcome]
+            if link.pipeline is None or link.baseline is None:
+                continue  # a rate: no feature pushes it
             features = computed.get(outcome)
-            if features is None and link.pipeline is not None:
+            if features is None:
                 features = link.features(design)
-            contributions = link.contributions(design, features)
+            pushes, columns = link._pushes(design, features)
             words = link.strongest_words(design, features)
             target = OUTCOME_WORDS[outcome]
-            pushes = contributions.to_numpy()
             # The n strongest pushes of each row, strongest first (ties in column order); below 1e-6 is none.
             strength = np.where(np.abs(pushes) > 1e-6, np.abs(pushes), 0.0)
             strongest = np.argsort(-strength, axis=1, kind="stable")[:, :n]
-            columns = contributions.columns
-            values = {column: design[column].to_numpy() for column in columns}
             for position, row in enumerate(strongest):
                 for j in row[strength[position, row] > 0]:
                     column = columns[j]
                     reasons[position].append(
-                        f"{_reason_words(column, values[column][position], words[position])} "
+                        f"{_reason_words(column, design.values(column)[position], words[position])} "
                         f"{'raises' if pushes[position, j] > 0 else 'lowers'} the chance of {target}"
                     )
         return reasons

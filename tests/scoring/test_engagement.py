@@ -400,3 +400,39 @@ def test_a_link_s_features_are_its_column_transformer_s_entry_for_entry(fitted_e
         assert features.shape == expected.shape and features.dtype == expected.dtype
         for part in ("indptr", "indices", "data"):
             np.testing.assert_array_equal(getattr(features, part), getattr(expected, part))
+
+
+def test_the_design_is_the_design_frame_with_the_history_and_the_optional_columns_filled_and_clipped():
+    """``_design`` works on the numbers as arrays and builds its frame once; it must give what filling in and
+    clipping the design frame column by column gives, down to the column order, the dtypes and the last bit: a
+    learned optional column the variants lack comes last, one they carry stays in place with its gaps filled."""
+    from scoring.features import COPY_FEATURE_WORDS, OPTIONAL_NUMERIC, design_frame
+    from scoring.history import HISTORY_COLUMNS, prediction_history
+
+    sends = make_sends(n=500, seed=21)
+    rng = np.random.default_rng(21)
+    sends["churn_risk"], sends["rec_score"] = rng.uniform(0.2, 0.6, len(sends)), rng.uniform(1.0, 2.0, len(sends))
+    model = EngagementModel().fit(sends)
+    assert set(model._optional_medians) == {"churn_risk", "rec_score"}
+    planned = _variants(sends.head(6)).drop(columns="rec_score").set_index(pd.Index([4, 4, 1, 9, 9, 0]))
+    planned["churn_risk"] = [0.3, np.nan, 40.0, -1.0, np.nan, 0.5]
+    planned["n_products"] = [0, 60, 3, np.nan, 2, 1]
+    planned["customer_id"] = ["nobody", *planned["customer_id"].iloc[1:]]
+
+    expected = design_frame(planned)
+    history = prediction_history(planned, model._customer_totals, model._open_rate)
+    expected[HISTORY_COLUMNS] = history[HISTORY_COLUMNS].to_numpy()
+    bounds = dict(model._numeric_ranges)
+    for column in OPTIONAL_NUMERIC:
+        values = expected[column] if column in expected.columns else pd.Series(np.nan, index=expected.index)
+        expected[column] = values.fillna(model._optional_medians[column])
+        bounds[column] = model._optional_ranges[column]
+    for column, (low, high) in bounds.items():
+        expected[column] = expected[column].clip(low, high)
+    assert set(bounds) == {column for column in expected.columns if column in COPY_FEATURE_WORDS}
+
+    design = model._design(planned)
+    pd.testing.assert_frame_equal(design, expected, check_exact=True)
+    assert list(design.columns[-3:]) == [*HISTORY_COLUMNS, "rec_score"]
+    low, high = model._optional_ranges["churn_risk"]
+    assert design["churn_risk"].iloc[2] == high and design["churn_risk"].iloc[3] == low
