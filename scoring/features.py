@@ -264,14 +264,18 @@ def _text_counts(texts: pd.Series, prefix: str) -> dict[str, np.ndarray]:
 
 def copy_features(variants: pd.DataFrame) -> pd.DataFrame:
     """Numeric copy features of each send: subject counts plus preheader/intro length and personalization."""
-    return pd.DataFrame(_copy_columns(variants), index=variants.index)
+    return pd.DataFrame(_copy_columns(variants, *_subjects_and_names(variants)), index=variants.index)
 
 
-def _copy_columns(variants: pd.DataFrame) -> dict[str, np.ndarray]:
-    """``copy_features``' columns as float arrays, in its order (a frame is built once, not a column at a time)."""
-    subject = _text(variants, "subject")
+def _subjects_and_names(variants: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """The subjects and the first names (stripped) as texts, read once for the counts and for the masked subject."""
+    return _text(variants, "subject"), _text(variants, "first_name").str.strip()
+
+
+def _copy_columns(variants: pd.DataFrame, subject: pd.Series, names: pd.Series) -> dict[str, np.ndarray]:
+    """``copy_features``' columns as float arrays, in its order (a frame is built once, not a column at a time);
+    ``subject`` and ``names`` as :func:`_subjects_and_names` reads them."""
     intro = _text(variants, "intro")
-    names = _text(variants, "first_name").str.strip()
     columns = _text_columns(subject, "subject")
     columns["subject_first_name"] = _mentions_name(subject, names)
     columns["preheader_chars"] = _text(variants, "preheader").str.len().astype(float).to_numpy()
@@ -307,10 +311,16 @@ def numeric_features(variants: pd.DataFrame, sent_at: pd.Series | None = None) -
     return pd.DataFrame(numeric_columns(variants, sent_at), index=variants.index)
 
 
-def numeric_columns(variants: pd.DataFrame, sent_at: pd.Series | None = None) -> dict[str, np.ndarray]:
-    """``numeric_features``' columns as float arrays, in its order."""
+def numeric_columns(
+    variants: pd.DataFrame,
+    sent_at: pd.Series | None = None,
+    subjects_and_names: tuple[pd.Series, pd.Series] | None = None,
+) -> dict[str, np.ndarray]:
+    """``numeric_features``' columns as float arrays, in its order; ``sent_at`` and ``subjects_and_names``, when
+    given, are what :func:`_sent_at` and :func:`_subjects_and_names` read of ``variants``."""
     sent_at = _sent_at(variants) if sent_at is None else sent_at
-    features = _copy_columns(variants)
+    texts = _subjects_and_names(variants) if subjects_and_names is None else subjects_and_names
+    features = _copy_columns(variants, *texts)
     for column in PRODUCT_COLUMNS:
         values = variants[column] if column in variants.columns else pd.Series(0.0, index=variants.index)
         features[column] = pd.to_numeric(values, errors="coerce").fillna(0.0).astype(float).to_numpy()
@@ -369,7 +379,7 @@ def design_frame(variants: pd.DataFrame) -> pd.DataFrame:
 def design_parts(variants: pd.DataFrame) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
     """:func:`design_frame` in two parts, for a caller that works on the numbers before the frame is built: its
     numeric columns as float arrays, then its context columns and ``subject_text`` as a frame."""
-    sent_at = _sent_at(variants)
+    sent_at, texts = _sent_at(variants), _subjects_and_names(variants)
     others = context_features(variants, sent_at)
-    others["subject_text"] = mask_first_names(_text(variants, "subject"), _text(variants, "first_name").str.strip())
-    return numeric_columns(variants, sent_at), others
+    others["subject_text"] = mask_first_names(*texts)
+    return numeric_columns(variants, sent_at, texts), others
