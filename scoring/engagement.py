@@ -135,7 +135,7 @@ class Link:
         self.calibrated = CalibratedClassifierCV(FrozenEstimator(self.pipeline), method=method, cv=KFold(2))
         calibration_rows = design.iloc[calibration_part]
         self.calibrated.fit(calibration_rows, outcome[calibration_part])
-        held_out = self.predict(calibration_rows)  # predict_proba's, from one transform instead of one per member
+        held_out = self.calibrated.predict_proba(calibration_rows)[:, 1]
         self.metrics |= {
             "auc_held_out": float(roc_auc_score(outcome[calibration_part], held_out)),
             "brier_held_out": float(brier_score_loss(outcome[calibration_part], held_out)),

@@ -436,3 +436,18 @@ def test_the_design_is_the_design_frame_with_the_history_and_the_optional_column
     assert list(design.columns[-3:]) == [*HISTORY_COLUMNS, "rec_score"]
     low, high = model._optional_ranges["churn_risk"]
     assert design["churn_risk"].iloc[2] == high and design["churn_risk"].iloc[3] == low
+
+
+def test_a_link_s_baseline_is_the_column_transformer_s_mean_of_its_fitted_rows_to_the_bit(fitted_engagement, sends):
+    """The baseline the reasons are measured from is taken from ``transform_columns``, not the column transformer
+    itself: the same mean of the rows the regression was fitted on, to the last bit."""
+    from sklearn.model_selection import train_test_split
+
+    from scoring.engagement import Link
+
+    design = fitted_engagement._design(_variants(sends)).reset_index(drop=True)
+    opened = sends["opened"].to_numpy(dtype=int)
+    link = Link("open").fit(design, opened, C=0.5, seed=3)
+    fit_part, _ = train_test_split(np.arange(len(opened)), test_size=0.2, stratify=opened, random_state=3)
+    expected = np.asarray(link.pipeline[:-1].transform(design.iloc[fit_part]).mean(axis=0)).ravel()
+    np.testing.assert_array_equal(link.baseline, expected)
