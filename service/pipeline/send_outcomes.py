@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from generation.locales import writing_locale
 from generation.render import html_locale
@@ -149,12 +149,21 @@ def record_delivered(
                 _customer_first(session, select(Send.customer_id).where(Send.id == send_id).scalar_subquery())
                 # with its first send: a job cancelled or killed after it left "ready"
                 session.execute(update(Campaign).where(Campaign.id == campaign_id).values(status="sent"))
-                if (send := session.get(Send, send_id)) is None:
+                # The send with its customer, and the draft (None: gone with its customer), in one statement; the
+                # event added by its send's id, without reading the send's earlier events.
+                sent = session.execute(
+                    select(Send, Draft)
+                    .outerjoin(Draft, Draft.id == draft_id)
+                    .where(Send.id == send_id)
+                    .options(joinedload(Send.customer))
+                ).one_or_none()
+                if sent is None:
                     return None
-                send.events.append(Event(kind="delivered", occurred_at=now))
+                send, draft = sent
+                session.add(Event(send_id=send.id, kind="delivered", occurred_at=now))
                 if arm is not None:
                     record_send(session, campaign_id, send.customer, send, arm, now)
-                if (draft := session.get(Draft, draft_id)) is not None:
+                if draft is not None:
                     _sent(draft)
                 recorded = Recorded(address_key(send.to_email), send.customer.external_id)
             return recorded

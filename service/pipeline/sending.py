@@ -51,7 +51,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from generation.brands import load_brand
 from scoring.experiments import HOLDOUT
@@ -558,10 +558,11 @@ def _send_over_one_connection(
                 # Its customer's rows before its own, in the order an erasure and an unsubscribe lock them: taken
                 # after it, the send and an erasure each waited for the row the other held (a deadlock).
                 hold_draft_household(session, draft_id, sharing)
+                # Its customer in the same statement (held already: PostgreSQL's row locked above, SQLite's database)
                 draft = session.scalar(
                     select(Draft)
                     .where(Draft.id == draft_id)
-                    .options(selectinload(Draft.variants), selectinload(Draft.customer), selectinload(Draft.send))
+                    .options(selectinload(Draft.variants), joinedload(Draft.customer), selectinload(Draft.send))
                     .with_for_update(of=Draft)
                 )
                 if not held(draft, claimed):  # erased with its customer since it was claimed, or its claim taken back
