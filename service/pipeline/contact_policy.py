@@ -17,10 +17,11 @@ may have it, and must not be mailed twice.
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, null, select
+from sqlalchemy import Select, bindparam, func, null, select
 from sqlalchemy.orm import Session, aliased, object_session, selectinload
 
 from service.addresses import address_key, hold_household
@@ -100,21 +101,14 @@ def defer_if_mailed_meanwhile(
     household = _household(draft.customer_id, draft.customer.email, households)
     if not take_the_write_lock(session):  # SQLite: the database's write lock, held until the send is recorded
         hold_household(session, household)  # held already by a sender (hold_draft_household): no wait
-    # Both latest times in one statement: one round trip inside the locked window, not two.
     gap, window = timedelta(days=min_days), timedelta(days=holdout_days)
-    last_mailed = select(func.max(Send.sent_at)).where(
-        Send.customer_id.in_(household), Send.sent_at > now - gap, not_their_own(draft.id)
-    )
-    last_held_out = select(func.max(Assignment.assigned_at)).where(
-        Assignment.customer_id == draft.customer_id, Assignment.campaign_id != draft.campaign_id,
-        held_out_since(now - window),
-    )  # fmt: skip
     last, held_out = session.execute(
-        select(
-            last_mailed.scalar_subquery() if min_days > 0 else null(),
-            last_held_out.scalar_subquery() if holdout_days > 0 else null(),
-        )
-    ).one()
+        _second_look(min_days > 0, holdout_days > 0),
+        {
+            "household": household, "mailed_since": now - gap, "draft_id": draft.id,
+            "customer_id": draft.customer_id, "campaign_id": draft.campaign_id, "held_out_since": now - window,
+        },
+    ).one()  # fmt: skip
     until: list[Wait] = []
     until += [_mailed_wait(last, min_days)] if last is not None else []
     until += [_held_out_wait(held_out, holdout_days)] if held_out is not None else []
@@ -122,6 +116,25 @@ def defer_if_mailed_meanwhile(
         return False
     _defer(draft, max(until), timezone)
     return True
+
+
+@lru_cache(maxsize=4)
+def _second_look(mailed: bool, held_out: bool) -> Select:
+    """``defer_if_mailed_meanwhile``'s statement, built once for the send's every email (building it anew took longer
+    than the database took to run it), its values bound as it runs: both latest times in one statement, one round
+    trip inside the locked window, not two; the household's latest email (``mailed``, else null), and its customer's
+    latest holdout of another campaign (``held_out``, else null)."""
+    last_mailed = select(func.max(Send.sent_at)).where(
+        Send.customer_id.in_(bindparam("household", expanding=True)), Send.sent_at > bindparam("mailed_since"),
+        not_their_own(bindparam("draft_id")),
+    )  # fmt: skip
+    last_held_out = select(func.max(Assignment.assigned_at)).where(
+        Assignment.customer_id == bindparam("customer_id"), Assignment.campaign_id != bindparam("campaign_id"),
+        held_out_since(bindparam("held_out_since")),
+    )  # fmt: skip
+    return select(
+        last_mailed.scalar_subquery() if mailed else null(), last_held_out.scalar_subquery() if held_out else null()
+    )
 
 
 def hold_draft_household(session: Session, draft_id: int, households: dict[str, list[int]]) -> None:

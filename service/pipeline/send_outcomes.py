@@ -19,7 +19,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, bindparam, delete, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, joinedload
 
@@ -146,17 +146,12 @@ def record_delivered(
     for attempt in range(1, RECORD_TRIES + 1):
         try:
             with session_scope(engine) as session:
-                _customer_first(session, select(Send.customer_id).where(Send.id == send_id).scalar_subquery())
+                _customer_first(session, _SENDS_CUSTOMER, {"send_id": send_id})
                 # with its first send: a job cancelled or killed after it left "ready"
-                session.execute(update(Campaign).where(Campaign.id == campaign_id).values(status="sent"))
+                session.execute(_CAMPAIGN_SENT, {"campaign_id": campaign_id})
                 # The send with its customer, and the draft (None: gone with its customer), in one statement; the
                 # event added by its send's id, without reading the send's earlier events.
-                sent = session.execute(
-                    select(Send, Draft)
-                    .outerjoin(Draft, Draft.id == draft_id)
-                    .where(Send.id == send_id)
-                    .options(joinedload(Send.customer))
-                ).one_or_none()
+                sent = session.execute(_SEND_AND_DRAFT, {"send_id": send_id, "draft_id": draft_id}).one_or_none()
                 if sent is None:
                     return None
                 send, draft = sent
@@ -175,17 +170,28 @@ def record_delivered(
     raise AssertionError("unreachable")
 
 
-def _customer_first(session: Session, customer_id) -> None:
+# record_delivered's statements, built once for a send's every email (building them took longer than running them)
+_SENDS_CUSTOMER = select(Send.customer_id).where(Send.id == bindparam("send_id")).scalar_subquery()
+_CAMPAIGN_SENT = update(Campaign).where(Campaign.id == bindparam("campaign_id")).values(status="sent")
+_SEND_AND_DRAFT = (
+    select(Send, Draft)
+    .outerjoin(Draft, Draft.id == bindparam("draft_id"))
+    .where(Send.id == bindparam("send_id"))
+    .options(joinedload(Send.customer))
+)
+
+
+def _customer_first(session: Session, customer_id, params: dict[str, Any] | None = None) -> None:
     """Lock the customer (``customer_id``, a row id or a subquery giving it) before the campaign, send or draft that
     the caller writes, as an erasure locks them (service.customers.erase_customer: the customer, then their
     campaigns' forecasts, sends and drafts): on SQLite the database's write lock; on PostgreSQL the customer's row
     FOR KEY SHARE, which keeps them from being erased until the transaction ends. Written first, a draft or send was
     held while the erasure waited for it, and the writer for the customer's row (a bounce marked, an experiment's
     arm): a deadlock, PostgreSQL failing one. Read before the lock, what an erasure deleted meanwhile was written as
-    if there (StaleDataError: the send job failed)."""
+    if there (StaleDataError: the send job failed). ``params``: the values a subquery's parameters are bound to."""
     if not take_the_write_lock(session):
         session.execute(
-            select(Customer.id).where(Customer.id == customer_id).with_for_update(read=True, key_share=True)
+            select(Customer.id).where(Customer.id == customer_id).with_for_update(read=True, key_share=True), params
         )
 
 
@@ -256,11 +262,20 @@ def claim(engine: Engine, draft_id: int) -> str | None:
     when another sender claimed or sent it, review took it back, or its campaign is being generated since the send
     began (the drafts left stay approved, for the next send)."""
     with session_scope(engine) as session:
-        generating = select(Campaign.id).where(Campaign.id == Draft.campaign_id, Campaign.status == "generating")
-        claimed = update(Draft).where(Draft.id == draft_id, Draft.status == "approved", ~generating.exists())
-        # The claim's time by the database's clock, as recovery judges it (service.jobs.recovery.STALE_AFTER)
-        claim = {"status": "sending", "claimed_by": new_send_claim(), "updated_at": database_now()}
-        return claim["claimed_by"] if session.execute(claimed.values(**claim)).rowcount else None
+        claimed = new_send_claim()
+        return claimed if session.execute(_CLAIM, {"draft_id": draft_id, "claim": claimed}).rowcount else None
+
+
+# claim's statement, built once for a send's every draft (building it took longer than the database ran it); the
+# claim's time by the database's clock, as recovery judges it (service.jobs.recovery.STALE_AFTER)
+_CLAIM = (
+    update(Draft)
+    .where(
+        Draft.id == bindparam("draft_id"), Draft.status == "approved",
+        ~select(Campaign.id).where(Campaign.id == Draft.campaign_id, Campaign.status == "generating").exists(),
+    )
+    .values(status="sending", claimed_by=bindparam("claim"), updated_at=database_now())
+)  # fmt: skip
 
 
 def held(draft: Draft | None, claimed: str) -> bool:
