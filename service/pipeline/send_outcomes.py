@@ -155,9 +155,13 @@ def record_delivered(
                 if sent is None:
                     return None
                 send, draft = sent
+                # Written in the order they were when each read flushed what came before it (PostgreSQL's row locks
+                # taken in that order): the event, then the arm's send and assignment, then the draft.
                 session.add(Event(send_id=send.id, kind="delivered", occurred_at=now))
+                session.flush()
                 if arm is not None:
                     record_send(session, campaign_id, send.customer, send, arm, now)
+                session.flush()
                 if draft is not None:
                     _sent(draft)
                 recorded = Recorded(address_key(send.to_email), send.customer.external_id)
