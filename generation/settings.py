@@ -11,6 +11,7 @@ reads are unchanged gives what it read before, without reading them again.
 from __future__ import annotations
 
 import os
+from functools import cache
 from typing import Any, ClassVar
 
 from pydantic import AliasChoices, Field, field_validator
@@ -22,7 +23,6 @@ from generation.schemas import LOCALES
 # under each test's variables).
 _KEPT_MOST = 256
 _kept: dict[tuple, BaseSettings] = {}
-_variables_read: dict[type, frozenset[str]] = {}
 
 
 class _KeptPerEnvironment(type(BaseSettings)):
@@ -49,22 +49,26 @@ class _KeptPerEnvironment(type(BaseSettings)):
 def _environment_of(settings: Any) -> tuple[tuple[str, str], ...]:
     """The variables of ``os.environ`` that ``settings`` reads, and those of the settings classes its checks read
     (``read_with``), with their values; names matched in any case, as pydantic-settings matches them."""
-    names = _variables_read.get(settings)
-    if names is None:
-        names = frozenset(name.lower() for cls in (settings, *settings.read_with) for name in _variables_of(cls))
-        _variables_read[settings] = names
+    names = _names_read(settings)
     return tuple((name, os.environ[name]) for name in os.environ if name.lower() in names)
 
 
-def _variables_of(settings: type[BaseSettings]) -> list[str]:
-    """The environment variables the fields of ``settings`` are read from: the prefix and the field's name, or the
-    names its alias gives."""
+@cache
+def _names_read(settings: Any) -> frozenset[str]:
+    """The lower-cased names of the variables ``settings`` and the classes in its ``read_with`` read."""
+    return frozenset(
+        name.lower() for cls in (settings, *settings.read_with) for field in cls.model_fields
+        for name in field_variables(cls, field)
+    )  # fmt: skip
+
+
+def field_variables(settings: type[BaseSettings], field: str) -> list[str]:
+    """The environment variables a settings class's field is read from, as spelt: the class's prefix and the
+    field's name, or the names its alias gives (DATABASE_URL or TAILOR_DB_URL)."""
     prefix = settings.model_config.get("env_prefix", "")
-    variables = []
-    for field, info in settings.model_fields.items():
-        alias = info.validation_alias
-        variables += alias.choices if isinstance(alias, AliasChoices) else [alias or prefix + field]
-    return [str(name) for name in variables]
+    alias = settings.model_fields[field].validation_alias if field in settings.model_fields else None
+    names = alias.choices if isinstance(alias, AliasChoices) else [alias or prefix + field]
+    return [str(name) for name in names]
 
 
 class EnvironmentSettings(BaseSettings, metaclass=_KeptPerEnvironment):

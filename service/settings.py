@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from generation.settings import EnvironmentSettings
+from generation.settings import EnvironmentSettings, field_variables
 from service.bounds import BOOST_WEIGHT_MAX, HORIZON_DAYS_MAX, LOOK_BACK_DAYS_MAX, NEW_ARRIVALS_DISCOUNT_MAX
 from service.clock import utcnow
 
@@ -29,21 +29,18 @@ def environment_problem(error: ValidationError) -> str | None:
     settings = classes.get(error.title)
     if settings is None:
         return None
-    prefix = settings.model_config.get("env_prefix", "")
     problems = []
     for problem in error.errors():
         field = str(problem["loc"][0]) if problem["loc"] else ""
-        shown = " or ".join(_variables(settings, field, prefix))
+        shown = " or ".join(_variables(settings, field))
         said = problem["msg"].removeprefix("Value error, ")  # our validators' own words, without pydantic's lead
         problems.append(f"{shown}={_without_credentials(problem['input'])!r}: {said}")
     return "the environment is not valid: " + "; ".join(problems)
 
 
-def _variables(settings: type[BaseSettings], field: str, prefix: str) -> list[str]:
-    """The environment variables a settings class's field is read from (DATABASE_URL or TAILOR_DB_URL)."""
-    alias = settings.model_fields[field].validation_alias if field in settings.model_fields else None
-    names = alias.choices if isinstance(alias, AliasChoices) else [alias or prefix + field]
-    return [str(name).upper() for name in names]
+def _variables(settings: type[BaseSettings], field: str) -> list[str]:
+    """The environment variables a settings class's field is read from, in capitals (DATABASE_URL or TAILOR_DB_URL)."""
+    return [name.upper() for name in field_variables(settings, field)]
 
 
 def _without_credentials(value: object) -> object:
@@ -72,9 +69,8 @@ def _variables_known(classes: tuple[type[BaseSettings], ...]) -> frozenset[str]:
     (a class imported later is another tuple of them)."""
     known = set(READ_BY_NAME)
     for settings in classes:
-        prefix = settings.model_config.get("env_prefix", "")
         for name in settings.model_fields:
-            known |= set(_variables(settings, name, prefix))
+            known |= set(_variables(settings, name))
     return frozenset(known)
 
 
