@@ -238,8 +238,9 @@ def text_features(texts: pd.Series, prefix: str = "subject") -> pd.DataFrame:
 
 
 def _text_columns(texts: pd.Series, prefix: str) -> dict[str, np.ndarray]:
-    """``text_features``' columns as float arrays, each text's counts worked out once."""
-    codes, distinct = pd.factorize(texts.fillna("").astype(str))
+    """``text_features``' columns as float arrays of ``texts`` (strings, none missing), each text's counts worked out
+    once."""
+    codes, distinct = pd.factorize(texts)
     return {name: values[codes] for name, values in _text_counts(pd.Series(distinct), prefix).items()}
 
 
@@ -262,19 +263,14 @@ def _text_counts(texts: pd.Series, prefix: str) -> dict[str, np.ndarray]:
     }
 
 
-def copy_features(variants: pd.DataFrame) -> pd.DataFrame:
-    """Numeric copy features of each send: subject counts plus preheader/intro length and personalization."""
-    return pd.DataFrame(_copy_columns(variants, *_subjects_and_names(variants)), index=variants.index)
-
-
 def _subjects_and_names(variants: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """The subjects and the first names (stripped) as texts, read once for the counts and for the masked subject."""
     return _text(variants, "subject"), _text(variants, "first_name").str.strip()
 
 
 def _copy_columns(variants: pd.DataFrame, subject: pd.Series, names: pd.Series) -> dict[str, np.ndarray]:
-    """``copy_features``' columns as float arrays, in its order (a frame is built once, not a column at a time);
-    ``subject`` and ``names`` as :func:`_subjects_and_names` reads them."""
+    """Numeric copy features of each send as float arrays: subject counts plus preheader/intro length and
+    personalization; ``subject`` and ``names`` as :func:`_subjects_and_names` reads them."""
     intro = _text(variants, "intro")
     columns = _text_columns(subject, "subject")
     columns["subject_first_name"] = _mentions_name(subject, names)
@@ -291,10 +287,9 @@ def _sent_at(variants: pd.DataFrame) -> pd.Series:
     return pd.to_datetime(variants["sent_at"], errors="coerce")
 
 
-def context_features(variants: pd.DataFrame, sent_at: pd.Series | None = None) -> pd.DataFrame:
+def _context_features(variants: pd.DataFrame, sent_at: pd.Series) -> pd.DataFrame:
     """Categorical context (campaign type, locale, segment, hour, weekday) as strings; "unknown" when absent.
-    ``sent_at``, when given, is ``variants``' send times already read."""
-    sent_at = _sent_at(variants) if sent_at is None else sent_at
+    ``sent_at``: ``variants``' send times as :func:`_sent_at` reads them."""
     context = {}
     for column in ["campaign_type", "locale", "segment"]:
         values = variants[column] if column in variants.columns else pd.Series(None, index=variants.index)
@@ -305,22 +300,13 @@ def context_features(variants: pd.DataFrame, sent_at: pd.Series | None = None) -
     return pd.concat(context, axis=1)
 
 
-def numeric_features(variants: pd.DataFrame, sent_at: pd.Series | None = None) -> pd.DataFrame:
-    """Copy counts plus product numbers and a weekend flag; missing product numbers become 0. ``sent_at`` as in
-    :func:`context_features`."""
-    return pd.DataFrame(numeric_columns(variants, sent_at), index=variants.index)
-
-
-def numeric_columns(
-    variants: pd.DataFrame,
-    sent_at: pd.Series | None = None,
-    subjects_and_names: tuple[pd.Series, pd.Series] | None = None,
+def _numeric_columns(
+    variants: pd.DataFrame, sent_at: pd.Series, subjects_and_names: tuple[pd.Series, pd.Series]
 ) -> dict[str, np.ndarray]:
-    """``numeric_features``' columns as float arrays, in its order; ``sent_at`` and ``subjects_and_names``, when
-    given, are what :func:`_sent_at` and :func:`_subjects_and_names` read of ``variants``."""
-    sent_at = _sent_at(variants) if sent_at is None else sent_at
-    texts = _subjects_and_names(variants) if subjects_and_names is None else subjects_and_names
-    features = _copy_columns(variants, *texts)
+    """Copy counts plus product numbers and a weekend flag, as float arrays; missing product numbers become 0.
+    ``sent_at`` and ``subjects_and_names``: what :func:`_sent_at` and :func:`_subjects_and_names` read of
+    ``variants``."""
+    features = _copy_columns(variants, *subjects_and_names)
     for column in PRODUCT_COLUMNS:
         values = variants[column] if column in variants.columns else pd.Series(0.0, index=variants.index)
         features[column] = pd.to_numeric(values, errors="coerce").fillna(0.0).astype(float).to_numpy()
@@ -380,6 +366,6 @@ def design_parts(variants: pd.DataFrame) -> tuple[dict[str, np.ndarray], pd.Data
     """:func:`design_frame` in two parts, for a caller that works on the numbers before the frame is built: its
     numeric columns as float arrays, then its context columns and ``subject_text`` as a frame."""
     sent_at, texts = _sent_at(variants), _subjects_and_names(variants)
-    others = context_features(variants, sent_at)
+    others = _context_features(variants, sent_at)
     others["subject_text"] = mask_first_names(*texts)
-    return numeric_columns(variants, sent_at, texts), others
+    return _numeric_columns(variants, sent_at, texts), others
