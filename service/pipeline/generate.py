@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -395,8 +395,8 @@ def insert_drafts(
     # Rows as dicts by their labels, read column by column: ``to_dict("index")`` first proved the (customer, variant)
     # labels unique and copied the frame, which cost as much as the rows.
     people = _facts_by_customer(audience, _DRAFT_FIELDS)  # an offer or reason: where it has one
-    chosen = _by_label(selection, ["chosen_variant", "flagged", "flag_reasons"])
-    scores = _by_label(variants, ["p_open", "p_click", "p_conversion", "reasons"])
+    chosen = _rows_by(selection.index, selection, ["chosen_variant", "flagged", "flag_reasons"])
+    scores = _rows_by(variants.index, variants, ["p_open", "p_click", "p_conversion", "reasons"])
     new = [draft for draft in drafts if draft.customer_id not in kept]
     wanted = [draft.customer_id for draft in new]
     customer_pks = dict(rows_where_in(session, (Customer.external_id, Customer.id), Customer.external_id, wanted))
@@ -433,20 +433,17 @@ def insert_drafts(
 
 
 def _facts_by_customer(audience: pd.DataFrame, fields: Collection[str]) -> dict[str, dict[str, Any]]:
-    """Each customer's ``fields`` (those ``audience`` has) as a dict, by customer id: read a column at a time, where
-    a batch's rows looked up one by one (``.loc``) or as a frame (``to_dict``) cost more than the rows themselves."""
+    """Each customer's ``fields`` (those ``audience`` has) as a dict, by customer id (``_rows_by``)."""
     present = [name for name in fields if name in audience.columns]
-    columns = [audience[name].tolist() for name in present]
-    return {
-        customer_id: dict(zip(present, values, strict=True))
-        for customer_id, *values in zip(audience["customer_id"].tolist(), *columns, strict=True)
-    }
+    return _rows_by(audience["customer_id"].tolist(), audience, present)
 
 
-def _by_label(frame: pd.DataFrame, fields: list[str]) -> dict[Any, dict[str, Any]]:
-    """Each row's ``fields`` as a dict, by the row's label (a tuple for a frame of several index levels)."""
+def _rows_by(keys: Iterable, frame: pd.DataFrame, fields: list[str]) -> dict[Any, dict[str, Any]]:
+    """Each row's ``fields`` as a dict, by its key (``keys``: one a row, in the frame's order, such as its labels: a
+    tuple for a frame of several index levels): read a column at a time, where a batch's rows looked up one by one
+    (``.loc``) or as a frame (``to_dict``) cost more than the rows."""
     columns = [frame[name].tolist() for name in fields]
-    return {label: dict(zip(fields, values, strict=True)) for label, *values in zip(frame.index, *columns, strict=True)}
+    return {key: dict(zip(fields, values, strict=True)) for key, *values in zip(keys, *columns, strict=True)}
 
 
 def shared_address_notes(audience: pd.DataFrame) -> list[str]:
