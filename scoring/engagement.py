@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -263,23 +263,19 @@ class DesignColumns:
 
     def values(self, column: str) -> np.ndarray:
         """``frame[column].to_numpy()``."""
-        key = ("values", column)
-        if key not in self._read:
-            self._read[key] = self.frame[column].to_numpy()
-        return self._read[key]
+        return self._once(("values", column), lambda: self.frame[column].to_numpy())
 
     def objects(self, column: str) -> np.ndarray:
         """``frame[column].to_numpy(dtype=object)``."""
-        key = ("objects", column)
-        if key not in self._read:
-            self._read[key] = self.frame[column].to_numpy(dtype=object)
-        return self._read[key]
+        return self._once(("objects", column), lambda: self.frame[column].to_numpy(dtype=object))
 
     def numbers(self, columns: list[str]) -> np.ndarray:
         """``frame[columns].to_numpy(dtype=np.float64)``, not to be written to (copy it first)."""
-        key = ("numbers", *columns)
+        return self._once(("numbers", *columns), lambda: self.frame[columns].to_numpy(dtype=np.float64))
+
+    def _once(self, key: tuple, read: Callable[[], np.ndarray]) -> np.ndarray:
         if key not in self._read:
-            self._read[key] = self.frame[columns].to_numpy(dtype=np.float64)
+            self._read[key] = read()
         return self._read[key]
 
 
