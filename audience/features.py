@@ -93,9 +93,7 @@ class OrderHistory:
 
     def features_at(self, cutoff: pd.Timestamp) -> pd.DataFrame:
         """One row per customer with an order before ``cutoff``, from the orders before it (no look-ahead)."""
-        cutoff = pd.Timestamp(cutoff)
-        if cutoff != cutoff.normalize():
-            raise ValueError(f"features are taken at midnights; {cutoff} is not one")
+        cutoff = _midnight(cutoff, "features are")
         horizon_days = self.horizon_days
         orders = self.whole_orders_before(cutoff)
         age_days = (cutoff - orders["timestamp"]).dt.days.to_numpy()
@@ -143,9 +141,7 @@ class OrderHistory:
         """``features_at``'s BG/NBD columns alone (``bgnbd_p_alive``, ``bgnbd_expected``), its rows in its order:
         a small shop's churn model takes no other feature at its past day a year back, and the whole features took
         half of a 400-customer shop's churn model."""
-        cutoff = pd.Timestamp(cutoff)
-        if cutoff != cutoff.normalize():
-            raise ValueError(f"features are taken at midnights; {cutoff} is not one")
+        cutoff = _midnight(cutoff, "features are")
         features = self._bgnbd_features(cutoff)
         features.index = self.ids(features.index)
         return features.astype(float)
@@ -215,9 +211,7 @@ class OrderHistory:
 
     def btyd_summary(self, cutoff: pd.Timestamp) -> pd.DataFrame:
         """:func:`audience.orders.btyd_summary` of the lines before ``cutoff`` (a midnight), from the purchase days."""
-        cutoff = pd.Timestamp(cutoff)
-        if cutoff != cutoff.normalize():
-            raise ValueError(f"the summary is taken at midnights; {cutoff} is not one")
+        cutoff = _midnight(cutoff, "the summary is")
         summary = self._btyd_summary(cutoff)
         return summary.set_axis(self.ids(summary.index))
 
@@ -247,6 +241,14 @@ class OrderHistory:
         codes = self._customer_ids.get_indexer(customers)
         came_back = (codes >= 0) & bought[codes]
         return pd.Series((~came_back).astype(int), index=customers, name="churned")
+
+
+def _midnight(cutoff: pd.Timestamp, what: str) -> pd.Timestamp:
+    """``cutoff`` as a timestamp, refused unless it is a midnight (``what`` is taken at one)."""
+    cutoff = pd.Timestamp(cutoff)
+    if cutoff != cutoff.normalize():
+        raise ValueError(f"{what} taken at midnights; {cutoff} is not one")
+    return cutoff
 
 
 def _order_days(orders: pd.DataFrame) -> pd.DataFrame:
