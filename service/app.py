@@ -104,6 +104,7 @@ from service.settings import (
     home_settings,
     unread_variables,
 )  # fmt: skip
+from service.shared_routing import SharingApp, keep_document, kept_document, share_included_routers
 from service.state import AppState, model_store, require_writable_home, warn_of_unservable_models
 from service.tracking import EngagementRecorder
 from service.unknown_fields import fields_taken
@@ -112,14 +113,15 @@ log = logging.getLogger("tailor.api")
 SENDING_JOBS = ("send", "send_due")
 
 
-class _TailorApp(FastAPI):
+class _TailorApp(SharingApp):
     """The app, with each request's id (``service.request_ids``) set outside every middleware: the fault handler's
     500 answer is made by Starlette's outermost one, and its log lines and answer carry the id too. Inside it, each
     fault is logged once (``service.faults.LoggedFaults``: Starlette raises it again for the web server). Then an
     encoded slash in a customer's id is kept (``service.external_ids``) before any routing, and every answer of the
     review page gets its headers (``service.review.ReviewPageHeaders``), the fault's and the refusals' included, and
     every answer but a static file's is kept from caches (``service.cache_control.NotStored``). Outside all, the path
-    prefix a proxy serves the app under (TAILOR_API_ROOT_PATH, ``service.paths.RootPath``)."""
+    prefix a proxy serves the app under (TAILOR_API_ROOT_PATH, ``service.paths.RootPath``). Its routes and OpenAPI
+    document are those of the process's earlier apps (``service.shared_routing``)."""
 
     def build_middleware_stack(self) -> ASGIApp:
         inner = RequestIds(LoggedFaults(EncodedSlashes(ReviewPageHeaders(NotStored(super().build_middleware_stack())))))
@@ -129,10 +131,18 @@ class _TailorApp(FastAPI):
 
     def openapi(self) -> dict:
         """FastAPI's document (made again when the routes change), with the errors and headers as the API answers
-        them (``responses.document``)."""
+        them (``responses.document``): a copy of the one an earlier app of the process with the same routes made
+        (``service.shared_routing``)."""
+        routes_version = self.router._get_routes_version()
+        made = self.openapi_schema and self._openapi_routes_version == routes_version
+        if not made and (kept := kept_document(self)) is not None:
+            self.openapi_schema, self._openapi_routes_version, self._documented = kept, routes_version, kept
+        before = self.openapi_schema
         schema = super().openapi()
         if schema is not self._documented:
             self._documented = document(schema)
+            if schema is not before:  # made here from the routes, not one set on the app
+                keep_document(self, schema)
         return schema
 
 
@@ -236,6 +246,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         app.include_router(router)
     for router in KEYED_ROUTERS:  # any of their routes refuses a query parameter it does not take: a 422
         app.include_router(router, dependencies=[Depends(known_query_parameters)], responses=errors(422))
+    share_included_routers(app)  # their routes worked out once a process, not again for each app
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(SameOriginWrites, cookie=REVIEW_COOKIE, public_url=PublicSettings().url)
     app.add_middleware(IdempotencyKeys)  # inside the size limit: it reads the bodies the limit let through

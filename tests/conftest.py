@@ -106,34 +106,6 @@ def api_key(engine) -> str:
         return create_key(session, "tests")
 
 
-# Each app FastAPI builds works out, on the first request a router of it serves, every route's dependencies and
-# pydantic fields again: 0.1-0.4 s an app, for each of some 1,500 tests, and about a tenth of the suite's CPU. The
-# apps a test process builds include the same routers with the same settings, so they can share that work.
-_ROUTING: list[tuple[object, object]] = []
-
-
-def with_shared_routing(app):
-    """``app``, its included routers replaced by those of an earlier app of this process that included the same
-    router with an equal include context (prefix, dependencies, responses...): their routes are already worked out.
-    The one field left out of the comparison names the app whose ``dependency_overrides`` apply, which no Tailor
-    test sets. Without FastAPI's ``_IncludedRouter`` (another FastAPI version), ``app`` is left as it is."""
-    import dataclasses
-
-    try:
-        from fastapi.routing import _IncludedRouter
-    except ImportError:
-        return app
-    routes = app.router.routes
-    for index, route in enumerate(routes):
-        if not isinstance(route, _IncludedRouter):
-            continue
-        context = dataclasses.replace(route.include_context, dependency_overrides_provider=None)
-        routes[index] = next((kept for kept, kept_context in _ROUTING if kept_context == context), route)
-        if routes[index] is route:
-            _ROUTING.append((route, context))
-    return app
-
-
 @pytest.fixture
 def client(engine, api_key):
     """A TestClient on the real app, sending the API key on every request."""
@@ -141,7 +113,7 @@ def client(engine, api_key):
 
     from service.app import create_app
 
-    with TestClient(with_shared_routing(create_app(engine)), headers={"X-API-Key": api_key}) as test_client:
+    with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as test_client:
         yield test_client
 
 

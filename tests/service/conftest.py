@@ -21,7 +21,7 @@ import pytest
 from evals import postgres
 from evals.postgres import new_database as new_postgres_database  # noqa: F401 (imported from here by tests)
 from evals.postgres import new_migrated_database as new_migrated_postgres_database
-from tests.conftest import free_port, with_shared_routing
+from tests.conftest import free_port
 
 SLICE = {"seed": 11, "n_customers": 160, "n_products": 60, "n_orders_target": 2500}
 
@@ -358,14 +358,13 @@ def browser(_chromium_of_this_process):
 
 @pytest.fixture
 def live_server(engine):
-    """The app served by uvicorn on a free loopback port, on a thread; its base URL. Its routing is shared with the
-    process's earlier apps, as the ``client`` fixture's is (tests.conftest.with_shared_routing)."""
+    """The app served by uvicorn on a free loopback port, on a thread; its base URL."""
     import uvicorn
 
     from service.app import create_app
 
     port = free_port()
-    app = with_shared_routing(create_app(engine))
+    app = create_app(engine)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
