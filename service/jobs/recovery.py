@@ -251,8 +251,10 @@ def _fail_interrupted(session: Session, held: Held | None, ended: Collection[str
     # Before their jobs are failed: a sender is judged by the beat of its unfinished jobs, and once they were failed
     # one on another host had none left, and its drafts stayed "sending" for STALE_AFTER.
     flag_interrupted_sends(session)
-    now = now_in_database(session)
-    orphans = [job for job in unfinished if _lost(job, live, now)]
+    orphans = []
+    if unfinished:  # no job to judge (most starts): no clock to read
+        now = now_in_database(session)
+        orphans = [job for job in unfinished if _lost(job, live, now)]
     failed = [job for job in orphans if _fail_as_interrupted(session, job)]
     ids = [job.id for job in failed]
     left = update(Campaign).where(Campaign.status == "generating", ~exists(_unfinished_generation()))
@@ -368,6 +370,8 @@ def drafts_being_sent(session: Session, campaign_id: int | None = None) -> list[
 def interrupted_sends(session: Session, drafts_sending: list[Draft]) -> list[Draft]:
     """Of these drafts being sent, those whose sender stopped (``stopped_processes``, of each claim's ``claimant``)
     or that were claimed ``STALE_AFTER`` ago or longer, whoever claimed them; read only."""
+    if not drafts_sending:  # none claimed (most calls): no sender's beats to ask for, nor a clock to read
+        return []
     gone = stopped_processes(session, {claimant(draft.claimed_by) for draft in drafts_sending})
     claimed_before = now_in_database(session) - STALE_AFTER
     return [
