@@ -42,7 +42,8 @@ class _OverridesOfTheServingApp:
 
 
 SERVING_APP = _OverridesOfTheServingApp()
-_shared_routers: list[Any] = []  # the _IncludedRouter of each distinct include context, kept for the process
+# the _IncludedRouter of each distinct include context and routes, with the routes, kept for the process
+_shared_routers: list[tuple[Any, tuple]] = []
 _documents: dict[tuple, dict[str, Any]] = {}  # the document of each distinct set of routes and title
 _lock = threading.Lock()
 
@@ -61,7 +62,7 @@ class SharingApp(FastAPI):
 
 def share_included_routers(app: SharingApp) -> None:
     """Replace each router ``app`` includes by the one an earlier app of this process included with an equal include
-    context, whose routes are already worked out (or keep it for the later apps)."""
+    context and the same routes, whose routes are already worked out (or keep it for the later apps)."""
     if _IncludedRouter is None or not isinstance(app, SharingApp):
         return
     routes = app.router.routes
@@ -69,19 +70,36 @@ def share_included_routers(app: SharingApp) -> None:
         if not isinstance(route, _IncludedRouter) or route.include_context.dependency_overrides_provider is not app:
             continue
         context = dataclasses.replace(route.include_context, dependency_overrides_provider=SERVING_APP)
+        held = _routes_held(route.original_router)
         with _lock:
-            shared = next((kept for kept in _shared_routers if kept.include_context == context), None)
+            shared = next((kept for kept, kept_held in _shared_routers if kept.include_context == context
+                           and _same_routes(kept_held, held)), None)  # fmt: skip
             if shared is None:
                 shared = _IncludedRouter(original_router=route.original_router, include_context=context)
-                _shared_routers.append(shared)
+                _shared_routers.append((shared, held))
         routes[index] = shared
+
+
+def _routes_held(router: Any) -> tuple:
+    """The routes ``router`` holds now, those of the routers it includes too: a router whose list of routes was
+    replaced (a test's, without one of them) is not served by the routes worked out from the list before."""
+    held = []
+    for route in [*router.routes, *getattr(router, "_low_priority_routes", [])]:
+        held.append(route)
+        if isinstance(route, _IncludedRouter):
+            held.extend(_routes_held(route.original_router))
+    return tuple(held)
+
+
+def _same_routes(kept: tuple, held: tuple) -> bool:
+    return len(kept) == len(held) and all(one is other for one, other in zip(kept, held, strict=True))
 
 
 def _document_key(app: FastAPI) -> tuple | None:
     """What ``app``'s OpenAPI document is made of, where all of its API routes are shared ones; else None."""
     if _IncludedRouter is None or app.webhooks.routes:
         return None
-    shared = {id(router) for router in _shared_routers}
+    shared = {id(router) for router, _ in _shared_routers}
     routers = []
     for route in app.routes:
         if isinstance(route, _IncludedRouter) and id(route) in shared:

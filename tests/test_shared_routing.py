@@ -139,3 +139,23 @@ def test_each_app_gets_the_same_document_as_its_own_copy(engine, tmp_path, migra
         assert one.get("/openapi.json").content == first_document.content
         assert create_app(engine).openapi() == json.loads(first_document.content)
     other_engine.dispose()
+
+
+def test_an_app_made_after_a_router_lost_a_route_serves_without_it(engine, tmp_path, migrated_database, monkeypatch):
+    """A test replacing a router's routes (as a release without one of them serves: test_unsubscribe_links) gets an
+    app without it, though an earlier app of the process worked out the routes from the list before."""
+    from service.app import create_app
+    from service.routes.health import router
+
+    other_engine = _other_engine(tmp_path, migrated_database)
+    earlier = create_app(engine)
+    with TestClient(earlier) as one:
+        assert one.get("/health").status_code == 200
+        with monkeypatch.context() as patch:
+            patch.setattr(router, "routes", [route for route in router.routes if route.path != "/health"])
+            with TestClient(create_app(other_engine)) as without:
+                assert without.get("/health").status_code == 404
+            assert one.get("/health").status_code == 200
+        with TestClient(create_app(other_engine)) as again:
+            assert again.get("/health").status_code == 200
+    other_engine.dispose()
