@@ -40,16 +40,16 @@ def test_a_downgrade_goes_back_to_the_revision_and_leaves_no_copy(database):
 def test_a_downgrade_stopped_half_way_leaves_the_database_as_it_was(database, monkeypatch):
     """A downgrade ran bare: stopped half way on SQLite (whose driver commits each schema statement at once), it
     left tables and a revision that did not match, which no version could start on."""
-    from alembic import command
+    from service.db import migrate
 
-    real = command.downgrade
+    real = migrate._alembic_downgrade
 
     def stopped_half_way(config, revision):
         real(config, "0033")
         raise KeyboardInterrupt
 
     head = _revision(database)
-    monkeypatch.setattr(command, "downgrade", stopped_half_way)
+    monkeypatch.setattr(migrate, "_alembic_downgrade", stopped_half_way)
     stopped = CliRunner().invoke(app, ["db", "downgrade", "0030", "--yes"])
     assert stopped.exit_code == 130  # Ctrl-C, as click tells it
     assert _revision(database) == head
