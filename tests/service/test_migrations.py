@@ -31,6 +31,59 @@ def _assert_schema_matches_models(engine) -> None:
     for name, table in Base.metadata.tables.items():
         columns = {c["name"] for c in inspect(engine).get_columns(name)}
         assert columns == {c.name for c in table.columns}, name
+    # and each table's keys and indexes, which a table rebuilt on SQLite (batch mode) could lose unseen
+    inspector = inspect(engine)
+    for name, table in Base.metadata.tables.items():
+        assert _stored_shape(inspector, name) == _model_shape(table), name
+
+
+def _model_shape(table) -> dict[str, set]:
+    """A table of the models: its columns and whether each takes NULL, its primary key, foreign keys (with what a
+    deletion of the row they refer to does), indexes and unique constraints."""
+    return {
+        "columns": {(column.name, column.nullable) for column in table.columns},
+        "primary key": {column.name for column in table.primary_key.columns},
+        "foreign keys": {
+            (
+                tuple(key.column_keys),
+                key.referred_table.name,
+                tuple(element.column.name for element in key.elements),
+                (key.ondelete or "").upper() or None,
+            )
+            for key in table.foreign_key_constraints
+        },  # fmt: skip
+        "indexes": {
+            (index.name, tuple(column.name for column in index.columns), index.unique) for index in table.indexes
+        },
+        "unique constraints": {
+            tuple(column.name for column in constraint.columns)
+            for constraint in table.constraints
+            if isinstance(constraint, sa.UniqueConstraint)
+        },
+    }
+
+
+def _stored_shape(inspector, name: str) -> dict[str, set]:
+    """The table ``name`` as the database has it, told as ``_model_shape`` tells a table of the models."""
+    return {
+        "columns": {(column["name"], column["nullable"]) for column in inspector.get_columns(name)},
+        "primary key": set(inspector.get_pk_constraint(name)["constrained_columns"]),
+        "foreign keys": {
+            (
+                tuple(key["constrained_columns"]),
+                key["referred_table"],
+                tuple(key["referred_columns"]),
+                ((key.get("options") or {}).get("ondelete") or "").upper() or None,
+            )
+            for key in inspector.get_foreign_keys(name)
+        },  # fmt: skip
+        "indexes": {
+            (index["name"], tuple(index["column_names"]), bool(index["unique"]))
+            for index in inspector.get_indexes(name)
+            if not index.get("duplicates_constraint")  # PostgreSQL's index of a unique constraint
+        },
+        "unique constraints": {tuple(unique["column_names"]) for unique in inspector.get_unique_constraints(name)},
+    }
 
 
 def test_sqlite_upgrade_and_downgrade(tmp_path):
@@ -411,6 +464,31 @@ def test_a_process_reads_each_revision_s_module_once(tmp_path, monkeypatch):
     assert loaded == ["env.py", "env.py"]
     with engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
+    engine.dispose()
+
+
+def test_a_table_rebuilt_on_sqlite_is_read_alone_and_keeps_its_keys_and_indexes(tmp_path, request, monkeypatch):
+    """0022 rebuilds drafts, variants and sends on SQLite (batch mode). Reading each of them read every table its
+    foreign keys name, and theirs in turn (campaigns, customers, brands...), which a rebuild never uses: a quarter
+    of the CPU of an upgrade and downgrade on SQLite. Each is read alone, and rebuilt whole, up and down."""
+    from sqlalchemy.engine.reflection import Inspector
+
+    read = []
+    reflect_table = Inspector.reflect_table
+
+    def counted(inspector, table, *args, **kwargs):
+        read.append(table.name)
+        return reflect_table(inspector, table, *args, **kwargs)
+
+    engine = _database("sqlite", tmp_path, request, "m", at="0021")
+    monkeypatch.setattr(Inspector, "reflect_table", counted)
+    upgrade(engine, "0022")
+    assert read == ["drafts", "variants", "sends"]
+    downgrade(engine, "0021")
+    assert read == ["drafts", "variants", "sends"] * 2
+    monkeypatch.undo()
+    upgrade(engine)
+    _assert_schema_matches_models(engine)
     engine.dispose()
 
 
