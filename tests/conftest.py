@@ -41,6 +41,22 @@ _THAW_EVERY = 200
 _finished_tests = 0
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session):
+    """Test modules are imported with the cyclic collector off, and what they hold is frozen before the first test:
+    while a process collects the suite its objects grow to some 420,000 (and 300,000 more of garbage cycles), and
+    each growth by a quarter started another scan of all of them. Collecting the whole suite took 19.7 CPU-s with 21
+    gen-2 collections where the test modules were compiled (a fresh clone: `make test`'s workers), 12.5 without;
+    10.2 with 7 and 7.9 where their bytecode was cached (2 loaded cores; peak memory 12 MB more)."""
+    gc.disable()
+    try:
+        return (yield)
+    finally:
+        gc.enable()
+        gc.collect()
+        gc.freeze()
+
+
 def pytest_runtest_logfinish(nodeid, location):
     global _finished_tests
     _finished_tests += 1
