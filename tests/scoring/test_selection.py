@@ -106,3 +106,16 @@ def test_selection_equals_the_former_draft_by_draft_selection():
     for frame in (variants, named, variants.drop(columns="checks_passed")):
         for rules in (SelectionRules(), SelectionRules(w_click=0.0, min_p_open=0.3, min_p_click=0.02)):
             pd.testing.assert_frame_equal(select_variants(frame, rules), _select_one_by_one(frame, rules))
+
+
+def test_a_draft_ranked_without_a_first_variant_keeps_the_frame_s_reading():
+    """``select_ranked`` reads the rank-1 variants from the columns' arrays when each draft has one; ranks edited
+    so that a draft has none read as the frame's reindexing does: that draft's choice missing, the others' alike."""
+    from scoring.selection import select_ranked
+
+    ranked = rank_variants(_variants())
+    edited = ranked.assign(rank=ranked["rank"] + (ranked["draft_id"] == "d2"))
+    chosen, whole = select_ranked(edited), select_ranked(ranked)
+    assert chosen["chosen_variant"].isna().tolist() == [False, True, False]
+    assert chosen.loc["d2", "flag_reasons"] == ["variant(s) a failed a guardrail check"]
+    pd.testing.assert_frame_equal(chosen.drop(index="d2"), whole.drop(index="d2"), check_exact=True)
