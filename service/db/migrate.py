@@ -12,6 +12,7 @@ from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 
+from alembic import command
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
@@ -140,12 +141,19 @@ def _migrate(engine: Engine, revision: str, step: Callable[[Config, str], None])
 def _alembic_upgrade(config: Config, revision: str) -> None:
     """Alembic's ``command.upgrade`` on this process's migrations (``_migrations``): the command read every revision's
     module and built their map afresh at each call (20 ms of CPU), for each database a test, a command or a server
-    migrated. migrations/env.py still runs each time: it is what migrates."""
+    migrated. migrations/env.py still runs each time: it is what migrates. The steps are those the command asks of
+    its ScriptDirectory (a method Alembic does not document): an Alembic without it runs its command as before."""
+    if not hasattr(_migrations(), "_upgrade_revs"):
+        command.upgrade(config, revision)
+        return
     _run_env(config, revision, lambda heads, _: _migrations()._upgrade_revs(revision, heads))
 
 
 def _alembic_downgrade(config: Config, revision: str) -> None:
     """Alembic's ``command.downgrade`` on this process's migrations, as ``_alembic_upgrade``."""
+    if not hasattr(_migrations(), "_downgrade_revs"):
+        command.downgrade(config, revision)
+        return
     _run_env(config, revision, lambda heads, _: _migrations()._downgrade_revs(revision, heads))
 
 

@@ -467,6 +467,31 @@ def test_a_process_reads_each_revision_s_module_once(tmp_path, monkeypatch):
     engine.dispose()
 
 
+def test_an_alembic_without_the_steps_its_commands_ask_for_migrates_by_its_commands(tmp_path, monkeypatch):
+    """The migrations read once ask Alembic's ScriptDirectory for the steps its commands ask for, by a method it does
+    not document: an Alembic without it migrates, up and down, by its own commands."""
+    from service.db import migrate
+
+    class WithoutTheSteps:
+        def __init__(self, script) -> None:
+            self._script = script
+
+        def __getattr__(self, name: str):
+            if name in ("_upgrade_revs", "_downgrade_revs"):
+                raise AttributeError(name)
+            return getattr(self._script, name)
+
+    read_once = migrate._migrations()
+    monkeypatch.setattr(migrate, "_migrations", lambda: WithoutTheSteps(read_once))
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine)
+    _assert_schema_matches_models(engine)
+    downgrade(engine, "0002")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
+    engine.dispose()
+
+
 def test_a_table_rebuilt_on_sqlite_is_read_alone_and_keeps_its_keys_and_indexes(tmp_path, request, monkeypatch):
     """0022 rebuilds drafts, variants and sends on SQLite (batch mode). Reading each of them read every table its
     foreign keys name, and theirs in turn (campaigns, customers, brands...), which a rebuild never uses: a quarter
