@@ -104,7 +104,7 @@ from service.settings import (
     home_settings,
     unread_variables,
 )  # fmt: skip
-from service.shared_routing import SharingApp, keep_document, kept_document, share_included_routers
+from service.shared_routing import SharingApp, adopt_kept_document, keep_document, share_included_routers
 from service.state import AppState, model_store, require_writable_home, warn_of_unservable_models
 from service.tracking import EngagementRecorder
 from service.unknown_fields import fields_taken
@@ -133,10 +133,8 @@ class _TailorApp(SharingApp):
         """FastAPI's document (made again when the routes change), with the errors and headers as the API answers
         them (``responses.document``): a copy of the one an earlier app of the process with the same routes made
         (``service.shared_routing``)."""
-        routes_version = self.router._get_routes_version()
-        made = self.openapi_schema and self._openapi_routes_version == routes_version
-        if not made and (kept := kept_document(self)) is not None:
-            self.openapi_schema, self._openapi_routes_version, self._documented = kept, routes_version, kept
+        if adopt_kept_document(self):
+            self._documented = self.openapi_schema
         before = self.openapi_schema
         schema = super().openapi()
         if schema is not self._documented:

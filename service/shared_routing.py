@@ -114,11 +114,20 @@ def _document_key(app: FastAPI) -> tuple | None:
     return repr(said), tuple(routers), app.router._get_routes_version()
 
 
-def kept_document(app: FastAPI) -> dict[str, Any] | None:
-    """A copy of the document made for an earlier app of the same routes and title, or None."""
+def adopt_kept_document(app: FastAPI) -> bool:
+    """Give ``app``, where it has no document made for its routes as they are now, a copy of the one made for an
+    earlier app of the same routes and title; whether it did. Where FastAPI works otherwise (no ``_IncludedRouter``),
+    each app makes its own, as FastAPI does."""
+    if _IncludedRouter is None:
+        return False
+    routes_version = app.router._get_routes_version()
+    if app.openapi_schema and app._openapi_routes_version == routes_version:
+        return False
     key = _document_key(app)
-    kept = _documents.get(key) if key is not None else None
-    return copy.deepcopy(kept) if kept is not None else None
+    if key is None or (kept := _documents.get(key)) is None:
+        return False
+    app.openapi_schema, app._openapi_routes_version = copy.deepcopy(kept), routes_version
+    return True
 
 
 def keep_document(app: FastAPI, document: dict[str, Any]) -> None:
