@@ -1,15 +1,16 @@
 """`tailor` commands and `python -c` scripts run as processes of their own, forked from one that has imported what
 they import already.
 
-Started as a new interpreter, each command spent 1-4 s importing pandas, SQLAlchemy, Alembic, FastAPI and litellm
-before doing anything: about 250 such runs took a third of the suite's time. Here one process per test worker and
-kind (the "zygote") imports them once, and each command is a child forked from it: a process of its own, with the
-environment, working folder, argument list and standard streams it was given (the test's own pipes or files, handed
-over as file descriptors), that runs the console script's ``sys.exit(main())`` or the ``-c`` script and exits as a
-started interpreter does (exit code, atexit handlers, threads joined). Nothing has run in a zygote but imports: no
-setting was read, no cache filled, no engine made, no thread started. A zygote forks any number of children at once
-and reports each one's exit status by its pid, so that commands run side by side, and a child can be waited for,
-signalled or killed as a started process is (``popen``: what subprocess.Popen gives).
+Started as a new interpreter, each command spent 1-4 s importing pandas, SQLAlchemy, Alembic, FastAPI and litellm before
+doing anything: about 250 such runs took a third of the suite's time. Here one process per test worker and kind (the
+"zygote") imports them once, and each command is a child forked from it: a process of its own, with the environment,
+working folder, argument list and standard streams it was given (the test's own pipes or files, handed over as file
+descriptors), that runs the console script's ``sys.exit(main())`` or the ``-c`` script and exits as a started
+interpreter does (exit code, atexit handlers, threads joined). Nothing has run in a zygote but imports: no setting was
+read, no cache filled, no engine made, no thread started; what they made is frozen (``gc.freeze``: never scanned by a
+collection, as a started process's own modules are not freed either). A zygote forks any number of children at once and
+reports each one's exit status by its pid, so that commands run side by side, and a child can be waited for, signalled
+or killed as a started process is (``popen``: what subprocess.Popen gives).
 
 The ``tailor`` zygote imports the command line and what its commands import; the ``python`` zygote imports none of
 Tailor's modules, only the libraries below them: a ``-c`` script imports the project's modules itself, in its own
@@ -48,6 +49,11 @@ PRELOAD = {
         "typer.rich_utils", "generation.copywriter", "generation.pipeline", "audience.profiles", "audience.batch",
         "scoring.engagement", "scoring.copy_model", "recommenders.blend", "psycopg",
         "litellm.litellm_core_utils.prompt_templates.common_utils", "litellm.litellm_core_utils.default_encoding",
+        # and these (a first completion, a zone's other names, rich's help, `serve`): 10 CPU-s a suite (2026-12-07)
+        "litellm.proxy.openai_files_endpoints.common_utils", "litellm.llms.github_copilot.per_user_auth", "httpcore",
+        "langchain_core.tracers.context", "babel.core", "rich._emoji_codes", "typer._adapters",
+        "typer._click.decorators", "uvicorn", "uvicorn.protocols.http.auto", "uvicorn.protocols.websockets.auto",
+        "pyarrow.vendored.version",
     ),
     # the libraries that Tailor's modules import (service.app, service.cli, the sending, the jobs, the migrations):
     # 3.7-4.7 CPU-s of a script's start; its own modules then take about 1.2 s (2026-12-07)
@@ -59,7 +65,8 @@ PRELOAD = {
         "fastapi.security", "fastapi.staticfiles", "fastapi.templating", "starlette.middleware.base", "uvicorn",
         "uvicorn.main", "pydantic.v1", "pydantic_settings", "typer", "rich.progress", "jinja2.sandbox", "yaml",
         "dateutil.parser", "orjson", "pyarrow", "narwhals", "opentelemetry.trace", "python_multipart", "smtplib",
-        "email.mime.multipart", "urllib.request", "dotenv",
+        "email.mime.multipart", "urllib.request", "dotenv", "idna",
+        "pydantic.functional_serializers",
     ),
 }  # fmt: skip
 
@@ -68,13 +75,19 @@ def _serve(kind: str, fd: int) -> dict:
     """The zygote: import, then fork a child for each request read from the socket ``fd`` (a JSON message with
     the child's standard streams as file descriptors); answer each with the child's pid, and report each child's
     exit status once it ended. Returns only in a child, ready to run its command: what it was asked."""
+    import gc
     import importlib
     import select
 
+    gc.disable()  # what is imported lives as long as the process: scanning it again and again as it grew was waste
     for name in PRELOAD[kind]:
         importlib.import_module(name)
     if threading.active_count() != 1:  # a child would lack it, and its locks could be held for ever
         raise RuntimeError(f"importing started threads in the {kind} zygote: {threading.enumerate()}")
+    # Kept out of every later collection, the children's too: a child's first full collection scanned the million
+    # objects imported, writing to each one's header and so copying every page of them (0.5-3 CPU-s a command).
+    gc.freeze()
+    gc.enable()
     requests = socket.socket(fileno=fd)
     woken, wake = os.pipe()
     os.set_blocking(woken, False)
