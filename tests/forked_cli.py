@@ -13,10 +13,10 @@ reports each one's exit status by its pid, so that commands run side by side, an
 or killed as a started process is (``popen``: what subprocess.Popen gives).
 
 The ``tailor`` zygote imports the command line and what its commands import; the ``python`` zygote imports none of
-Tailor's modules, only the libraries below them: a ``-c`` script imports the project's modules itself, in its own
-order, as a started interpreter does, so that what it replaces before importing the modules that read it (the clock,
-the host's name, the heartbeat's period) is what they read, and every module-level line (a process's boot id) runs in
-the child.
+Tailor's modules (the ``tailor`` one is forked from it, to import them on top of its libraries), only the libraries
+below them: a ``-c`` script imports the project's modules itself, in its own order, as a started interpreter does, so
+that what it replaces before importing the modules that read it (the clock, the host's name, the heartbeat's period) is
+what they read, and every module-level line (a process's boot id) runs in the child.
 
 What a forked child does not share with a started one: the libraries are imported before the environment is set
 (Tailor reads its settings when a command runs, never at import; sys.path and interpreter flags are the zygote's)
@@ -102,7 +102,7 @@ def _serve(kind: str, fd: int) -> dict:
         _report_ended(requests)
         if requests not in ready:
             continue
-        message, fds, _, _ = socket.recv_fds(requests, 1 << 20, 3)
+        message, fds, _, _ = socket.recv_fds(requests, 1 << 20, 4)
         if not message:  # its test process ended: tearing the imports down would hold that process's exit 3-5 s
             os._exit(0)
         asked = json.loads(message)
@@ -115,6 +115,12 @@ def _serve(kind: str, fd: int) -> dict:
             for own in (woken, wake):
                 os.close(own)
             requests.close()
+            if "zygote" in asked:  # the tailor zygote, forked from the python one: its libraries imported already
+                for fd, passed in enumerate(fds[:3]):
+                    os.dup2(passed, fd)
+                    os.close(passed)
+                sys.path[0] = asked["path"]
+                return _serve(asked["zygote"], fds[3])
             _become(asked, fds)
             return asked
         for passed in fds:
@@ -160,12 +166,20 @@ def _become(asked: dict, fds: list[int]) -> None:
 class _Zygote:
     def __init__(self, kind: str) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        first = str(TAILOR_SCRIPT.parent) if kind == "tailor" else ""  # sys.path[0], as the console script's or -c
-        code = f"import runpy, sys; sys.path[0] = {first!r}; runpy.run_path({__file__!r}, run_name='tailor_zygote')"
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", code, kind, str(theirs.fileno())], stdin=subprocess.DEVNULL,
-            pass_fds=[theirs.fileno()], env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
-        )  # fmt: skip
+        self.process: subprocess.Popen | ForkedProcess
+        if kind == "tailor":  # forked from the python zygote: its libraries are most of what this one imports
+            python = _zygote("python")
+            first = str(TAILOR_SCRIPT.parent)  # sys.path[0], as the console script's
+            with open(os.devnull, "rb") as nothing:
+                pid = python.fork({"zygote": kind, "path": first}, [nothing.fileno(), 1, 2, theirs.fileno()])
+            pipes: dict[str, io.IOBase | None] = {"stdin": None, "stdout": None, "stderr": None}
+            self.process = ForkedProcess([f"{kind} zygote"], python, pid, pipes)
+        else:
+            code = f"import runpy, sys; sys.path[0] = ''; runpy.run_path({__file__!r}, run_name='tailor_zygote')"
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", code, kind, str(theirs.fileno())], stdin=subprocess.DEVNULL,
+                pass_fds=[theirs.fileno()], env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+            )  # fmt: skip
         theirs.close()
         self.kind, self.socket, self.sending = kind, ours, threading.Lock()
         self.changed = threading.Condition()
@@ -223,7 +237,7 @@ class _Zygote:
 
 
 _zygotes: dict[str, _Zygote] = {}
-_starting = threading.Lock()
+_starting = threading.RLock()  # the tailor zygote starts the python one
 
 
 def _zygote(kind: str) -> _Zygote:
