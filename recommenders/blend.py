@@ -215,8 +215,11 @@ class BlendRecommender(Recommender):
             candidates &= ~seen
             for kind, mask in (("seen", seen), ("new", candidates)):
                 at_rows, at_columns = np.nonzero(mask)
+                unseen = kind == "new"  # the pair parts are 0 off what the customer interacted with
                 samples[kind][0].append(
-                    np.stack([Signals.at(part, values, at_rows, at_columns) for _, part, values in parts], axis=1)
+                    np.stack(
+                        [Signals.at(part, values, at_rows, at_columns, unseen) for _, part, values in parts], axis=1
+                    )
                 )
                 samples[kind][1].append(labels[at_rows, at_columns])
         return samples

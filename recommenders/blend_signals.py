@@ -305,16 +305,25 @@ class Signals:
         yield "first_bought", "pair", pair(self.first_bought)
 
     @staticmethod
-    def at(kind: str, values, row_positions: np.ndarray, column_positions: np.ndarray) -> np.ndarray:
-        """A part's values at the given (row, product) positions, without densifying sparse or broadcast parts."""
+    def at(
+        kind: str, values, row_positions: np.ndarray, column_positions: np.ndarray, unseen: bool = False
+    ) -> np.ndarray:
+        """A part's values at the given (row, product) positions, without densifying sparse or broadcast parts.
+
+        A ``pair`` part is read without a lookup where it can be: at positions none of whose products the customer
+        interacted with (``unseen``: the blend's new candidates), where it is 0, and at exactly the pairs it holds,
+        in its order (``seen_positions``), where its values are its data. Looked up one by one, the blend's training
+        windows and its scoring spent more time picking them than building them."""
         if kind == "dense":
             return values[row_positions, column_positions]
         if kind == "column":
             return values[column_positions]
         if kind == "row":
             return values[row_positions]
-        if not len(row_positions):  # scipy answers an empty pick with a sparse matrix, not an empty array
-            return np.zeros(0, dtype=np.float32)
+        if unseen or not len(row_positions):  # scipy answers an empty pick with a sparse matrix, not an empty array
+            return np.zeros(len(row_positions), dtype=np.float32)
+        if _holds_exactly(values, row_positions, column_positions):
+            return values.data.astype(np.float32)
         return np.asarray(values[row_positions, column_positions], dtype=np.float32).ravel()
 
     def seen(self, rows: np.ndarray) -> np.ndarray:
@@ -328,6 +337,17 @@ class Signals:
         positions = np.repeat(np.arange(len(rows)), np.diff(bought.indptr))
         kept = bought.data > 0
         return positions[kept], bought.indices[kept].astype(np.intp)
+
+
+def _holds_exactly(matrix: sp.csr_matrix, row_positions: np.ndarray, column_positions: np.ndarray) -> bool:
+    """Whether ``matrix`` stores one entry at each of the (row, column) positions, which are in row-major order and
+    distinct, and none elsewhere: its data are then its values there, in their order."""
+    if matrix.nnz != len(row_positions) or not np.array_equal(matrix.indices, column_positions):
+        return False
+    if not np.array_equal(np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr)), row_positions):
+        return False
+    cells = row_positions.astype(np.int64) * matrix.shape[1] + column_positions
+    return bool((np.diff(cells) > 0).all())
 
 
 _NS_PER_DAY = 86_400 * 10**9

@@ -244,3 +244,30 @@ def test_the_catalog_s_texts_taken_from_another_window_are_those_joined_for_its_
     renamed = catalog.assign(name=["tin", "blue scarf", None, "a later duplicate"])
     assert product_texts(renamed, pd.Index(["p1"], dtype=object), shared) == ["blue scarf wool"]
     assert shared["catalog_texts"][0] is renamed
+
+
+def test_each_part_read_at_the_seen_and_the_new_pairs_is_its_lookup_there_to_the_bit():
+    """`Signals.at` reads a pair part at the pairs it holds from its data, and at the pairs a customer never
+    interacted with as 0, where it looked every one up (a third of the blend's window samples' time outside their
+    fits): the values are those of the lookup, to the bit, for every part (``last_season`` holds only some of the
+    pairs, ``bought_share`` is float64, before float32), and positions other than those still get the lookup."""
+    lines = seasonal_shop()
+    blend = BlendRecommender(holdout_days=30, popularity_days=60, half_life_days=60)
+    products = pd.Index(sorted(lines["product_id"].unique()), dtype=object)
+    customers = pd.Index(sorted(lines["customer_id"].unique()), dtype=object)
+    signals = Signals(CodedLines.of(lines, Vocabulary(customers, products)), None, blend)
+    rows = np.array([5, 0, 17, 3, 60, 61])
+    seen = signals.seen(rows)
+    positions = {
+        "seen": signals.seen_positions(rows),
+        "unseen": np.nonzero(~seen),
+        "some seen": tuple(axis[::3] for axis in np.nonzero(seen)),
+    }
+    pair_parts = [(name, values) for name, kind, values in signals.parts(rows) if kind == "pair"]
+    assert len(pair_parts) == 13
+    for label, (at_rows, at_columns) in positions.items():
+        assert len(at_rows)
+        for name, values in pair_parts:
+            looked_up = np.asarray(values[at_rows, at_columns], dtype=np.float32).ravel()
+            read = Signals.at("pair", values, at_rows, at_columns, unseen=label == "unseen")
+            assert read.dtype == np.float32 and read.tobytes() == looked_up.tobytes(), (label, name)
