@@ -29,6 +29,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -50,47 +51,58 @@ def segment_named(segment: Any) -> str:
 def segment_kpis(
     customers: pd.DataFrame, orders: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int
 ) -> list[dict[str, Any]]:
-    """One row per segment: the customers in it (``customers``: customer_id, segment) with their revenue,
-    orders and average order value from ``orders`` placed before ``as_of``, and the segment's retention over the
-    horizon before ``as_of`` (see the module docstring)."""
-    from audience.retention import segment_retention
+    """One row per segment: the customers in it (``customers``: customer_id, segment, and ``recency_days`` where
+    known) with their revenue, orders and average order value from ``orders`` (validated purchase lines, as
+    ``service.pipeline.frames.orders_frame`` reads them) placed before ``as_of``, and the segment's retention over
+    the horizon before ``as_of`` (see the module docstring), the segment with the most revenue first.
 
-    recency = (
-        customers.assign(segment=customers.segment.fillna(NO_ORDERS))
-        .groupby("segment")
-        .recency_days.agg(["min", "max"])
-        if "recency_days" in customers
-        else None
-    )
-    customers = customers[["customer_id", "segment"]].assign(segment=lambda frame: frame.segment.fillna(NO_ORDERS))
+    Counted on arrays of codes, a groupby for each sum: the sums are pandas' own, over the same values in the same
+    order (an order's lines, a customer's orders by id, a segment's customers as given), so the figures are those of
+    grouping the frames by their ids; a small shop's figures took a tenth of a second that way."""
+    from audience.retention import retention_of_lines
+
+    segment = customers["segment"].fillna(NO_ORDERS)
+    segment_codes, segments = pd.factorize(segment, sort=True)
     orders = orders[orders["timestamp"] < as_of]  # what the segments describe: orders after as_of are not in them
-    per_order = orders.groupby(["customer_id", "order_id"], as_index=False).amount.sum()
-    per_customer = per_order.groupby("customer_id").agg(revenue=("amount", "sum"), orders=("order_id", "nunique"))
-    table = customers.merge(per_customer, left_on="customer_id", right_index=True, how="left").fillna(
-        {"revenue": 0.0, "orders": 0}
-    )
-    grouped = table.groupby("segment").agg(
-        customers=("customer_id", "count"), revenue=("revenue", "sum"), orders=("orders", "sum")
-    )
-    grouped["orders"] = grouped.orders.astype(int)
-    grouped["average_order_value"] = (grouped.revenue / grouped.orders.where(grouped.orders > 0)).round(2)
-    grouped["revenue"] = grouped.revenue.round(2)
-    retention = segment_retention(orders, as_of, horizon_days).reindex(grouped.index)
-    grouped["retention_rate"] = retention["rate"].astype(float).round(4)
-    grouped["retention_base"] = retention["customers"].fillna(0).astype(int)
-    grouped["retention_since"] = (as_of - pd.Timedelta(days=horizon_days)).date().isoformat()
-    grouped["retention_days"] = horizon_days
-    if recency is not None:
-        grouped["last_order_days_min"] = recency["min"].reindex(grouped.index).astype("Int64")
-        grouped["last_order_days_max"] = recency["max"].reindex(grouped.index).astype("Int64")
-    grouped = grouped.sort_values("revenue", ascending=False)
-    return [
-        {
-            "segment": segment,
-            **{k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v) for k, v in row.items()},
-        }
-        for segment, row in grouped.to_dict("index").items()
-    ]
+    customer_codes, customer_ids = pd.factorize(orders["customer_id"], sort=True)
+    order_codes, order_ids = pd.factorize(orders["order_id"], sort=True)
+    order_keys = customer_codes.astype(np.int64) * len(order_ids) + order_codes  # sorted as (customer_id, order_id)
+    per_order = orders["amount"].groupby(order_keys).sum()
+    order_customer = per_order.index.to_numpy() // max(len(order_ids), 1)
+    # per customer code, and a last 0 for the customers without orders (-1 among the codes)
+    revenue_of = np.append(per_order.groupby(order_customer).sum().to_numpy(), 0.0)
+    orders_of = np.append(np.bincount(order_customer, minlength=len(customer_ids)), 0)
+    row = customer_ids.get_indexer(customers["customer_id"])
+    revenue = pd.Series(revenue_of[row]).groupby(segment_codes).sum().to_numpy()
+    n_orders = np.bincount(segment_codes, weights=orders_of[row], minlength=len(segments)).astype(int)
+    n_customers = np.bincount(segment_codes[customers["customer_id"].notna().to_numpy()], minlength=len(segments))
+    average = (revenue / np.where(n_orders > 0, n_orders, np.nan)).round(2)
+    revenue = revenue.round(2)
+    retention = retention_of_lines(orders, as_of, horizon_days).reindex(segments)
+    rate, base = retention["rate"].astype(float).round(4).to_numpy(), retention["customers"].fillna(0).astype(int)
+    since = (as_of - pd.Timedelta(days=horizon_days)).date().isoformat()
+    recency = None
+    if "recency_days" in customers:
+        recency = customers["recency_days"].groupby(segment_codes).agg(["min", "max"]).astype("Int64")
+    rows = []
+    for at in pd.Series(revenue).sort_values(ascending=False).index:
+        figures = {
+            "segment": segments[at], "customers": int(n_customers[at]), "revenue": float(revenue[at]),
+            "orders": int(n_orders[at]), "average_order_value": _number(average[at]),
+            "retention_rate": _number(rate[at]), "retention_base": int(base.iloc[at]), "retention_since": since,
+            "retention_days": horizon_days,
+        }  # fmt: skip
+        if recency is not None:
+            low, high = recency["min"].iloc[at], recency["max"].iloc[at]
+            figures["last_order_days_min"] = None if pd.isna(low) else int(low)
+            figures["last_order_days_max"] = None if pd.isna(high) else int(high)
+        rows.append(figures)
+    return rows
+
+
+def _number(value: float) -> float | None:
+    """A figure as stored: None for NaN (no orders, or no customers one horizon back)."""
+    return None if np.isnan(value) else float(value)
 
 
 def latest_segments(session: Session) -> list[dict[str, Any]]:

@@ -351,3 +351,68 @@ def test_a_query_on_a_profile_s_reasons_is_refused_naming_the_field_not_a_500(cl
     assert refused.status_code == 422, refused.text
     assert refused.json()["problems"][0]["field"] == "audience_query"
     assert client.get("/campaigns").json() == []  # nothing created
+
+
+def _reference_segment_kpis(customers, orders, as_of, horizon_days):
+    """``segment_kpis`` as first written: the frames grouped by their ids and segments, retention validating the
+    orders again."""
+    import pandas as pd
+
+    from audience.retention import segment_retention
+    from service.segments import NO_ORDERS
+
+    customers = customers.assign(segment=customers["segment"].fillna(NO_ORDERS))
+    recency = customers.groupby("segment")["recency_days"].agg(["min", "max"])
+    orders = orders[orders["timestamp"] < as_of]
+    per_order = orders.groupby(["customer_id", "order_id"], as_index=False)["amount"].sum()
+    per_customer = per_order.groupby("customer_id").agg(revenue=("amount", "sum"), orders=("order_id", "nunique"))
+    table = customers.merge(per_customer, left_on="customer_id", right_index=True, how="left")
+    table = table.fillna({"revenue": 0.0, "orders": 0})
+    grouped = table.groupby("segment").agg(
+        customers=("customer_id", "count"), revenue=("revenue", "sum"), orders=("orders", "sum")
+    )
+    grouped["orders"] = grouped["orders"].astype(int)
+    grouped["average_order_value"] = (grouped["revenue"] / grouped["orders"].where(grouped["orders"] > 0)).round(2)
+    grouped["revenue"] = grouped["revenue"].round(2)
+    retention = segment_retention(orders, as_of, horizon_days).reindex(grouped.index)
+    grouped["retention_rate"] = retention["rate"].astype(float).round(4)
+    grouped["retention_base"] = retention["customers"].fillna(0).astype(int)
+    grouped["retention_since"] = (as_of - pd.Timedelta(days=horizon_days)).date().isoformat()
+    grouped["retention_days"] = horizon_days
+    grouped["last_order_days_min"] = recency["min"].reindex(grouped.index).astype("Int64")
+    grouped["last_order_days_max"] = recency["max"].reindex(grouped.index).astype("Int64")
+    grouped = grouped.sort_values("revenue", ascending=False)
+    return [
+        {
+            "segment": segment,
+            **{k: None if pd.isna(v) else v.item() if hasattr(v, "item") else v for k, v in row.items()},
+        }
+        for segment, row in grouped.to_dict("index").items()
+    ]
+
+
+def test_segment_figures_are_those_of_the_frames_grouped_by_their_ids():
+    """segment_kpis counts on arrays of codes: its figures (and their order, and the types stored) are, to the bit,
+    those of grouping the frames by customer, order and segment, with customers without orders among them."""
+    import pandas as pd
+
+    from audience.profiles import build_profiles
+    from service.segments import segment_kpis
+    from tests.audience.conftest import AS_OF, simulated_shop
+
+    orders = simulated_shop(n_customers=300, seed=5)
+    orders = orders.assign(timestamp=orders["timestamp"].astype("datetime64[us]"))  # as orders_frame reads them
+    profiles = build_profiles(orders, AS_OF, horizon_days=90)
+    ids = [*reversed(profiles.index), "signed-up-1", "signed-up-2"]
+    customers = pd.DataFrame(
+        {"customer_id": ids, "segment": profiles["rfm_segment"].reindex(ids).to_numpy(),
+         "recency_days": profiles["recency_days"].reindex(ids).to_numpy()}
+    )  # fmt: skip
+    for horizon_days in (30, 90):
+        figures = segment_kpis(customers, orders, AS_OF, horizon_days)
+        reference = _reference_segment_kpis(customers, orders, AS_OF, horizon_days)
+        assert [list(row.items()) for row in figures] == [list(row.items()) for row in reference]
+        assert [{k: type(v) for k, v in row.items()} for row in figures] == [
+            {k: type(v) for k, v in row.items()} for row in reference
+        ]
+        assert len(figures) >= 5 and figures[-1]["segment"] == "no_orders" and figures[0]["revenue"] > 0
