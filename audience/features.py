@@ -98,32 +98,41 @@ class OrderHistory:
         orders = self.whole_orders_before(cutoff)
         age_days = (cutoff - orders["timestamp"]).dt.days.to_numpy()
         grouped = orders.groupby("customer_id", sort=True)
-        features = pd.DataFrame(
-            {
-                "recency_days": (cutoff - grouped["timestamp"].max()).dt.days,
-                "tenure_days": (cutoff - grouped["timestamp"].min()).dt.days,
-                "orders": grouped.size(),
-                "spend": grouped["amount"].sum(),
-                "mean_order_value": grouped["amount"].mean(),
-                "max_order_value": grouped["amount"].max(),
-                "lines_per_order": grouped["n_lines"].mean(),
-            }
-        )
+        count = grouped.size()
+        codes, customers = orders["customer_id"].to_numpy(), count.index
+        # The columns are gathered as arrays, rows in the order of ``customers``, and made one frame: set on a frame
+        # one at a time, and joined to it, they took a third of a small shop's features.
+        features = {
+            "recency_days": (cutoff - grouped["timestamp"].max()).dt.days,
+            "tenure_days": (cutoff - grouped["timestamp"].min()).dt.days,
+            "orders": count,
+            "spend": grouped["amount"].sum(),
+            "mean_order_value": grouped["amount"].mean(),
+            "max_order_value": grouped["amount"].max(),
+            "lines_per_order": grouped["n_lines"].mean(),
+        }
+        features = {name: column.to_numpy() for name, column in features.items()}
+        # Each window's orders counted by code, and its spend summed by a groupby of its amounts keyed by their codes:
+        # the same sums as of its orders' frame grouped, with less to make (a fifth of a small shop's features). The
+        # amounts outside a window left NaN in one groupby of every window did not give the same sums to the bit.
+        amounts, at = orders["amount"].to_numpy(), customers.to_numpy()
+
+        def counted(inside: np.ndarray) -> np.ndarray:
+            return np.bincount(codes[inside], minlength=len(self._customer_ids))[at]
+
+        def summed(inside: np.ndarray) -> np.ndarray:
+            sums = pd.Series(amounts[inside]).groupby(codes[inside]).sum()
+            return sums.reindex(customers, fill_value=0.0).to_numpy()
+
         for window in WINDOWS_DAYS:
-            recent = orders[age_days < window].groupby("customer_id")
-            features[f"orders_{window}d"] = recent.size().reindex(features.index, fill_value=0)
-            features[f"spend_{window}d"] = recent["amount"].sum().reindex(features.index, fill_value=0.0)
+            features[f"orders_{window}d"] = counted(age_days < window)
+            features[f"spend_{window}d"] = summed(age_days < window)
         last_year = (age_days >= 365 - horizon_days) & (age_days < 365) if horizon_days < 365 else age_days < 0
-        features["orders_same_season_last_year"] = (
-            orders[last_year].groupby("customer_id").size().reindex(features.index, fill_value=0)
-        )
-        features["orders_in_horizon_before_last"] = (
-            orders[(age_days >= horizon_days) & (age_days < 2 * horizon_days)]
-            .groupby("customer_id").size().reindex(features.index, fill_value=0)
-        )  # fmt: skip
+        features["orders_same_season_last_year"] = counted(last_year)
+        features["orders_in_horizon_before_last"] = counted((age_days >= horizon_days) & (age_days < 2 * horizon_days))
         # An order's day is its purchase day, but for an order across midnights: only its first day is its order's.
         days = _order_days(orders) if self._orders_span_days else self._days[self._day_values < cutoff.to_datetime64()]
-        features = features.join(_gap_features(days))
+        features.update(_columns(_gap_features(days), customers))
         features["orders_per_year"] = features["orders"] / np.maximum(features["tenure_days"], 30) * 365
         features["overdue_ratio"] = features["recency_days"] / features["mean_gap_days"]
         season = cutoff.day_of_year / 365.25 * 2 * np.pi
@@ -131,11 +140,16 @@ class OrderHistory:
         if self._products is not None:
             first_bought = self._first_bought[self._first_bought < cutoff]
             bought_before = first_bought.groupby(level="customer_id").size()
-            features["distinct_products"] = bought_before.reindex(features.index, fill_value=0)
-            features = features.join(self._product_retention_features(cutoff))
-        features = features.join(self._bgnbd_features(cutoff))
-        features.index = self.ids(features.index)
-        return features.astype(float)
+            features["distinct_products"] = bought_before.reindex(customers, fill_value=0).to_numpy()
+            features.update(_columns(self._product_retention_features(cutoff), customers))
+        features.update(_columns(self._bgnbd_features(cutoff), customers))
+        return pd.DataFrame(
+            {
+                name: np.broadcast_to(np.asarray(column, dtype=float), len(customers))
+                for name, column in features.items()
+            },
+            index=self.ids(customers),
+        )
 
     def bgnbd_features_at(self, cutoff: pd.Timestamp) -> pd.DataFrame:
         """``features_at``'s BG/NBD columns alone (``bgnbd_p_alive``, ``bgnbd_expected``), its rows in its order:
@@ -249,6 +263,12 @@ def _midnight(cutoff: pd.Timestamp, what: str) -> pd.Timestamp:
     if cutoff != cutoff.normalize():
         raise ValueError(f"{what} taken at midnights; {cutoff} is not one")
     return cutoff
+
+
+def _columns(frame: pd.DataFrame, customers: pd.Index) -> dict[str, np.ndarray]:
+    """``frame``'s columns as arrays, in the order of ``customers`` (by code; NaN for one not in ``frame``)."""
+    frame = frame.reindex(customers)
+    return {name: frame[name].to_numpy() for name in frame.columns}
 
 
 def _order_days(orders: pd.DataFrame) -> pd.DataFrame:

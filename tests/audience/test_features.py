@@ -4,8 +4,8 @@ the features of the lines before each cutoff alone, to the last bit."""
 import pandas as pd
 import pytest
 
-from audience.features import OrderHistory
-from audience.orders import btyd_summary, validate_orders
+from audience.features import WINDOWS_DAYS, OrderHistory
+from audience.orders import btyd_summary, to_orders, validate_orders
 from tests.audience.conftest import AS_OF, simulated_shop
 
 HORIZON = 90
@@ -163,3 +163,35 @@ def test_bgnbd_alone_is_the_features_bgnbd_columns_from_one_fit_a_cutoff(order_a
         assert history.bgnbd_at(cutoff).params == plain.params
         expected = plain.expected_purchases(HORIZON, summary["frequency"], summary["recency"], summary["T"])
         assert (alone["bgnbd_expected"].to_numpy() == expected).all() and alone.notna().all(axis=None)
+
+
+def _reference_windows(lines: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """The orders and spend of each window before ``cutoff`` (and a year back, and the horizon before the last), each
+    from a frame of the window's orders grouped by customer, as first written."""
+    orders = to_orders(lines[lines["timestamp"] < cutoff])
+    age_days = (cutoff - orders["timestamp"]).dt.days
+    customers = pd.Index(sorted(orders["customer_id"].unique()), name="customer_id")
+    frame = pd.DataFrame(index=customers)
+    for window in WINDOWS_DAYS:
+        recent = orders[age_days < window].groupby("customer_id")
+        frame[f"orders_{window}d"] = recent.size().reindex(customers, fill_value=0)
+        frame[f"spend_{window}d"] = recent["amount"].sum().reindex(customers, fill_value=0.0)
+    last_year = orders[(age_days >= 365 - HORIZON) & (age_days < 365)]
+    frame["orders_same_season_last_year"] = last_year.groupby("customer_id").size().reindex(customers, fill_value=0)
+    last_horizon = orders[(age_days >= HORIZON) & (age_days < 2 * HORIZON)]
+    frame["orders_in_horizon_before_last"] = last_horizon.groupby("customer_id").size().reindex(customers, fill_value=0)
+    return frame
+
+
+def test_window_counts_and_spends_are_those_of_each_window_s_orders_grouped():
+    """The windows' orders (counted by code) and spend (a groupby of the window's amounts by code) are, to the bit,
+    those of each window's orders grouped as a frame: the amounts outside a window left NaN in one groupby of them
+    all gave sums a last bit apart."""
+    lines = _shop(order_across_midnight=False)
+    history = OrderHistory(lines, HORIZON)
+    for days_before in (0, 1, 30, 200):
+        cutoff = CUTOFF - pd.Timedelta(days=days_before)
+        features = history.features_at(cutoff)
+        windows = _reference_windows(lines, cutoff).astype(float)
+        pd.testing.assert_frame_equal(features[windows.columns], windows, check_exact=True)
+        assert (windows[[f"spend_{window}d" for window in WINDOWS_DAYS]] > 0).any().all()
