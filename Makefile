@@ -39,8 +39,8 @@ unexport PYTHONDONTWRITEBYTECODE
 # modules the others had begun (their module fixtures set up again). Replayed on the 2026-12-06 profile's test times,
 # the module runs went from 284 to 260 (253 modules) and the last worker finished 4.7 s sooner (1,248 -> 1,244 s,
 # idle worker time 16.6 -> 2.5 s): the default left no long tail, and putting the slowest tests first helped neither.
-# Four workers took the first part in 853 s and 1,440 CPU-s, against 859-878 s and ~1,300 with three (2026-12-07): the
-# cores were busy already, and each worker sets up the module fixtures of its own tests again.
+# Four workers took the first part in 853 s (1,440 CPU-s), three 847-878 s (2026-12-07): no faster, the cores being
+# busy already, and each worker sets up the module fixtures of its own tests again.
 WORKERS ?= 3
 test: $(STAMP) browser
 	$(BIN)/pytest -q -n $(WORKERS) --dist worksteal -m "not llm"; parallel=$$?; \
