@@ -103,9 +103,12 @@ def rfm_of_orders(whole_orders: pd.DataFrame, as_of: date | str | pd.Timestamp) 
         }
     )
     table.index.name = "customer_id"
-    table["r_score"], table["f_score"] = rf_scores(
-        table["recency_days"], table["frequency"], lapse_after_days(whole_orders)
-    )
+    ranked = quintile_score(table["recency_days"], higher_is_better=False)
+    lapse_days = lapse_after_days(whole_orders)
+    if lapse_days is not None:
+        ranked = ranked.where(table["recency_days"] <= lapse_days, ranked.clip(upper=LAPSED_R_SCORE))
+    table["r_score"] = ranked
+    table["f_score"] = quintile_score(table["frequency"]).where(table["frequency"] > 1, 1)
     table["m_score"] = quintile_score(table["monetary"])
     table["rfm_segment"] = assign_segments(table["r_score"], table["f_score"])
     return table
@@ -117,18 +120,4 @@ def lapse_after_days(whole_orders: pd.DataFrame) -> float | None:
     days = whole_orders[["customer_id", "timestamp"]].assign(day=whole_orders["timestamp"].dt.normalize())
     days = days.drop_duplicates(["customer_id", "day"]).sort_values(["customer_id", "day"])
     gaps = days.groupby("customer_id", sort=False)["day"].diff().dt.days.dropna()
-    return lapse_of_gaps(gaps)
-
-
-def lapse_of_gaps(gaps: pd.Series) -> float | None:
-    """:func:`lapse_after_days` of the gaps it measured (days between a customer's order days, in any order)."""
     return float(gaps.quantile(LAPSE_QUANTILE)) if len(gaps) >= LAPSE_MIN_GAPS else None
-
-
-def rf_scores(recency_days: pd.Series, frequency: pd.Series, lapse_days: float | None) -> tuple[pd.Series, pd.Series]:
-    """``r_score`` and ``f_score`` of customers' ``recency_days`` and ``frequency`` (a row each), their recency
-    bounded for those away longer than ``lapse_days`` (:func:`lapse_after_days`; None: no bound)."""
-    ranked = quintile_score(recency_days, higher_is_better=False)
-    if lapse_days is not None:
-        ranked = ranked.where(recency_days <= lapse_days, ranked.clip(upper=LAPSED_R_SCORE))
-    return ranked, quintile_score(frequency).where(frequency > 1, 1)
