@@ -3,7 +3,12 @@ them at the same moment: the look for a live job and the job's row are one step.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 import threading
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +17,9 @@ from service.db.models import Job
 from service.db.session import make_engine, session_scope
 from service.jobs import ThreadJobRunner
 from service.jobs.schedule import PeriodicJob
+from service.signed_links import UnsubscribeLinks
+from tests import forked_cli
+from tests.service.test_cli_send_due import campaign_with_drafts
 
 
 def _second_server_engine(engine):
@@ -109,6 +117,100 @@ def test_the_send_due_command_starts_no_due_check_beside_the_one_a_server_submit
         released.set()
         server_runner.shutdown()
         server_engine.dispose()
+
+
+# `tailor send-due --unchecked-links` in a process of its own (argv: its name, the other's, the folder where the two
+# meet): past its look for a live due-check and for due drafts (campaign_runs.live_job, has_due_drafts), it waits for
+# the other to be past its own, so that neither saw the other's job there. Its check under the submission lock, once
+# passed, waits up to 2 s for the other's to pass too: held by the lock, the other's cannot until this one's row is
+# committed (without the lock both would pass, and both run a due-check).
+SEND_DUE_AT_ONCE = """
+import sys, time
+from pathlib import Path
+from service.cli import main
+from service.pipeline import campaign_runs
+
+me, other, folder = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+has_due_drafts, none_live = campaign_runs.has_due_drafts, campaign_runs.none_live
+
+def meet(step, seconds):
+    (folder / f"{me}.{step}").touch()
+    deadline = time.monotonic() + seconds
+    while not (folder / f"{other}.{step}").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+def looked_at_once(engine):
+    due = has_due_drafts(engine)
+    meet("looked", 60)
+    return due
+
+def checked_at_once(kind):
+    check = none_live(kind)
+
+    def at_once(session):
+        check(session)  # JobRunning: the other's due-check is live
+        meet("checked", 2)
+
+    return at_once
+
+campaign_runs.has_due_drafts, campaign_runs.none_live = looked_at_once, checked_at_once
+sys.argv = ["tailor", "send-due", "--unchecked-links"]
+main()
+"""
+
+
+def test_two_send_due_commands_at_once_in_two_processes_run_one_due_check(shared_engine, tailor_home, mail_server,
+                                                                          tmp_path, monkeypatch):  # fmt: skip
+    """`tailor send-due` from two hosts' crons at the same moment, each a process of its own with its own connection
+    (the tests above hold the lock in two engines of one process): one runs the due-check and mails every due draft,
+    the other leaves them to it, naming its job, as README says of two servers' due-checks."""
+    controller, messages = mail_server
+    received, one_ended = controller.handler.handle_DATA, threading.Event()
+
+    async def once_one_ended(*args):
+        """The winner's emails wait until a command has ended (60 s at most): its due-check is live while the other
+        checks for one, however late a loaded machine lets the other look."""
+        deadline = time.monotonic() + 60
+        while not one_ended.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        return await received(*args)
+
+    controller.handler.handle_DATA = once_one_ended
+    url = shared_engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_SMTP_TIMEOUT_SECONDS", "90")  # the answer to an email held that long
+    UnsubscribeLinks.configured()  # the signing key both share, made before they start
+    campaign_with_drafts(shared_engine, "both", due=2)
+    commands = {
+        me: forked_cli.popen([sys.executable, "-c", SEND_DUE_AT_ONCE, me, other, tmp_path], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+        for me, other in [("a", "b"), ("b", "a")]
+    }  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while all(command.poll() is None for command in commands.values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        first = next((me for me, command in commands.items() if command.poll() is not None), None)
+        one_ended.set()
+        outputs = {me: command.communicate(timeout=120) for me, command in commands.items()}
+    finally:
+        one_ended.set()
+        for command in commands.values():
+            if command.poll() is None:
+                command.kill()
+
+    assert first is not None, outputs  # the one refused ends while the other's emails wait
+    assert all(command.returncode == 0 for command in commands.values()), outputs
+    with session_scope(shared_engine) as session:
+        due_checks = session.execute(select(Job.id, Job.status).where(Job.kind == "send_due")).all()
+    assert len(due_checks) == 1, (due_checks, outputs)
+    [(job_id, status)] = due_checks
+    assert status == "succeeded"
+    winner = "b" if first == "a" else "a"
+    assert outputs[first][0] == f"a due-check is running already (job {job_id}): it sends what is due\n", outputs
+    assert "  sent 2 emails" in outputs[winner][0].splitlines(), outputs
+    assert sorted(m["To"] for m in messages) == ["both0@example.com", "both1@example.com"]
 
 
 class _OtherRequestFirst:
