@@ -453,7 +453,7 @@ def test_the_results_give_the_rates_the_events_count_beside_their_intervals(clie
 
     def cells(arm: str) -> list[str]:
         row = re.search(rf'<tr data-arm="{arm}">(.*?)</tr>', page, re.S).group(1)
-        return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
 
     holdout_cells, a_cells = cells("holdout"), cells("A")
     assert holdout_cells[5] == "0" and holdout_cells[8].startswith("0.0% [0.0–")  # conversions, conversion rate

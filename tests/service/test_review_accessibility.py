@@ -88,3 +88,25 @@ def test_a_length_outside_what_the_check_passes_is_said_in_words_not_by_colour_a
     hint_id = subject.get_attribute("aria-describedby").split()[-1]
     expect(page.locator(f"#{hint_id}")).to_contain_text("0 characters · the length check passes")
     expect(page.locator(f"#{hint_id}")).to_contain_text("too short")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_the_rows_of_the_campaigns_and_of_an_experiment_s_arms_are_named_by_a_row_header(
+    live_server, api_key, client, engine, browser
+):
+    """The campaigns' list and an experiment's arms had no row headers: a screen reader read "12" in a column with
+    nothing saying which campaign or arm it was of."""
+    from playwright.sync_api import expect
+
+    from tests.service.test_experiments import approved_campaign
+
+    campaign_id = approved_campaign(client, engine, 4, "row", holdout_share=0.25)
+    page = _logged_in(browser, live_server, api_key, landing="/review")
+    name = client.get(f"/campaigns/{campaign_id}").json()["name"]
+    expect(page.get_by_role("rowheader", name=name)).to_have_count(1)
+    assert page.locator("table tr:has(td)").count() == page.locator("table tr th[scope=row]").count() > 0
+    page.goto(f"{live_server}/review/campaigns/{campaign_id}/experiment")
+    arms = page.locator("#arms tr[data-arm]")
+    expect(arms).not_to_have_count(0)
+    for arm in arms.all():
+        expect(arm.get_by_role("rowheader")).to_have_text(arm.get_attribute("data-arm"))

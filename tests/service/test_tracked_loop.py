@@ -103,7 +103,8 @@ def test_tracked_opens_and_clicks_close_the_experiment_loop(client, engine, demo
     assert re.search(r"next sends by clicks:\s*A 0%, B 100%", page)
     for arm in ("A", "B"):  # the row shows the tracked opens and clicks
         n, got = first["sent_by_arm"][arm], expected[arm]
-        row = rf"<td>{arm}</td><td>{n}</td><td>{n}</td>\s*<td>{got['opens']}</td><td>{got['clicks']}</td>"
+        row = rf'<th scope="row" class="row-name">{arm}</th><td>{n}</td><td>{n}</td>\s*'
+        row += rf"<td>{got['opens']}</td><td>{got['clicks']}</td>"
         assert re.search(row, page), arm
 
     second = send(client, campaign_id, batch_size=24)
