@@ -91,6 +91,53 @@ def test_a_length_outside_what_the_check_passes_is_said_in_words_not_by_colour_a
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_the_note_a_login_or_a_form_offered_again_opens_with_is_read_and_sign_out_asks_before_losing_the_form(
+    client, engine, live_server, api_key, browser
+):
+    """The login page's note (why it was shown: a session ended, what was not done) and the note of the page offering
+    a form again were written as the page loaded, in an alert or status region, and went unread: the focus goes to
+    them, as to what an action did. And Sign out on the page offering the form again, clicked by mistake, lost the
+    form, which holds what the person had typed, without a word: it asks first."""
+    from playwright.sync_api import expect
+
+    from tests.service.test_review_page import _answer_next_dialog
+    from tests.service.test_review_page_audit import _flagged_draft
+
+    draft = f"{live_server}/review/drafts/{_flagged_draft(client, engine)}"
+    stranger = browser.new_page()
+    stranger.goto(draft)  # no session: the login page, saying why
+    expect(stranger.locator("#login-note")).to_contain_text("Log in to go on to the page you opened")
+    expect(stranger.locator("#login-note")).to_be_focused()
+
+    page = _logged_in(browser.new_context(), live_server, api_key)  # a context: two tabs share its cookie
+    page.goto(draft)
+    other_tab = page.context.new_page()
+    other_tab.goto(draft)
+    other_tab.click("#sign-out")
+    page.locator("form[action$='/edit'] input[name=subject]").fill("Typed before the session ended")
+    page.locator("form[action$='/edit'] button[name=save]").click()
+    expect(page.locator("#login-note")).to_contain_text("nothing was saved or recorded")
+    expect(page.locator("#login-note")).to_be_focused()
+    page.fill("#reviewer", "Ola Copywriter")
+    page.fill("#api_key", api_key)
+    page.click("button[type=submit]")
+    expect(page.locator("#resend-form input[name=subject]")).to_have_value("Typed before the session ended")
+    expect(page.locator("#resend-note")).to_contain_text("was not done")
+    expect(page.locator("#resend-note")).to_be_focused()
+
+    asked: list[str] = []
+    _answer_next_dialog(page, asked, accept=False)
+    page.click("#sign-out")  # by mistake: kept
+    expect(page.locator("#resend-form input[name=subject]")).to_have_value("Typed before the session ended")
+    assert asked == ["Sign out? What you sent was not done, and the form below that holds it is lost."]
+    expect(page).to_have_url(f"{live_server}/review/resend")
+    _answer_next_dialog(page, asked, accept=True)
+    page.click("#sign-out")  # meant
+    expect(page).to_have_url(f"{live_server}/review/login")
+    assert len(asked) == 2 and page.context.cookies() == []
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
 def test_a_bulk_form_offered_again_is_described_by_what_the_page_says_of_it(
     live_server, api_key, client, engine, browser
 ):
