@@ -187,3 +187,50 @@ def test_the_rows_of_the_campaigns_and_of_an_experiment_s_arms_are_named_by_a_ro
     expect(arms).not_to_have_count(0)
     for arm in arms.all():
         expect(arm.get_by_role("rowheader")).to_have_text(arm.get_attribute("data-arm"))
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_the_count_of_drafts_shown_is_said_after_a_filter_and_a_bulk_action(
+    live_server, api_key, client, engine, browser
+):
+    """A filter, a search or a bulk action reloads the campaign's page: how many drafts it shows now was not said
+    (the figures above the list are written as it loads, which a screen reader does not read). It is written into a
+    live region once the page has loaded, and so read."""
+    from playwright.sync_api import expect
+
+    from tests.service.test_campaign_forms_after_the_session_ended import two_pending_drafts
+
+    campaign_page = f"{live_server}/review/campaigns/{two_pending_drafts(client, engine)}"
+    page = _logged_in(browser, live_server, api_key, landing="/review")
+    page.add_init_script(
+        """window.said = [];  /* what is written into a live region after the page has loaded */
+        document.addEventListener("DOMContentLoaded", function () {
+          new MutationObserver(function (changes) {
+            changes.forEach(function (change) {
+              var node = change.target.nodeType === 1 ? change.target : change.target.parentElement;
+              var region = node && node.closest('[role=status], [role=alert], [aria-live]');
+              if (region && region.textContent.trim()) { window.said.push(region.textContent.trim()); }
+            });
+          }).observe(document.body, {subtree: true, childList: true, characterData: true});
+        });"""
+    )
+    page.goto(campaign_page)
+    page.click("#draft-filters a:text-is('pending 2')")  # a filter
+    expect(page).to_have_url(f"{campaign_page}?status=pending")
+    assert _said_once_loaded(page) == ["2 pending drafts"]
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#approve-pending button")  # a bulk action, back on the list filtered
+    expect(page.locator("#done")).to_be_visible()
+    assert _said_once_loaded(page) == ["0 pending drafts"]
+    expect(page.locator("#drafts-shown")).to_have_attribute("role", "status")
+
+
+def _said_once_loaded(page) -> list[str]:
+    """What the page wrote into its live regions after it had loaded (window.said), once it has written anything, or
+    nothing after 5 s (the page's policy runs no script a test would evaluate in it: no wait_for_function)."""
+    for _ in range(50):
+        said = page.evaluate("window.said")
+        if said:
+            return said
+        page.wait_for_timeout(100)
+    return []
