@@ -234,3 +234,31 @@ def _said_once_loaded(page) -> list[str]:
             return said
         page.wait_for_timeout(100)
     return []
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_what_a_download_or_a_variant_s_copy_is_is_said_in_words_not_in_a_title_alone(
+    live_server, api_key, client, engine, browser
+):
+    """What the two downloads of a campaign's approved drafts hold, and what a variant's "template subject and intro"
+    is, were said in a title attribute alone: shown on a mouse's hover, never on a phone's touch. They are text."""
+    from playwright.sync_api import expect
+
+    from tests.service.test_experiments import approved_campaign
+    from tests.service.test_review_page_audit import _flagged_draft
+
+    phone = browser.new_context(viewport={"width": 360, "height": 740}, has_touch=True, is_mobile=True)
+    page = _logged_in(phone, live_server, api_key, landing="/review")
+    page.goto(f"{live_server}/review/campaigns/{approved_campaign(client, engine, 2, 'dl')}")
+    for link, words in (
+        ("#export-approved", "one JSON line per customer and variant, for an email service provider"),
+        ("#export-selected", "one JSON line per customer, the variant chosen: for a sender that mails every line"),
+    ):
+        expect(page.get_by_text(words)).to_be_visible()
+        expect(page.locator(link)).to_have_accessible_description(f"({words})")
+        expect(page.locator(link)).not_to_have_attribute("title", re.compile(".*"))
+    page.goto(f"{live_server}/review/drafts/{_flagged_draft(client, engine, used_fallback=True)}")
+    heading = page.locator("h2[id^=variant-]")
+    expect(heading).to_contain_text("template subject and intro")
+    expect(heading.get_by_text("the brand's template copy; the product lines may still be the model's")).to_be_visible()
+    expect(heading.locator("[title]")).to_have_count(0)
