@@ -65,13 +65,29 @@ def db_status() -> None:
             typer.echo(f"  {revision} {name}")
     if status.migrating:
         typer.echo("migrating now: another process holds the migration lock; ask again once it is done")
-    if status.stopped_half_way:
-        typer.echo(
-            "a migration stopped half way (a copy of the database from before it lies beside the file, "
-            "*.pre-migration): the next start puts the database back as that copy holds it, then migrates it"
-        )
+    if status.copy is not None:
+        typer.echo(_stopped_half_way(status))
     typer.echo(_verdict(status))
     raise typer.Exit(STATUS_EXIT_CODES[status.state])
+
+
+def _stopped_half_way(status: SchemaStatus) -> str:
+    """The line on the copy a killed SQLite migration left beside the file: what it holds, and what the next start
+    does with it (migrate._undo_a_stopped_migration puts it back, then migrates)."""
+    copy = status.copy
+    said = f"a migration stopped half way: the copy of the database from before it, {copy.path}, "
+    if copy.empty:
+        return said + (
+            "is empty (the database was not there yet); the next start removes the database and makes it anew at "
+            f"revision {status.head}"
+        )
+    if copy.unreadable:
+        held = f"cannot be read ({copy.unreadable})"
+    else:
+        held = f"holds revision {copy.revision}" if copy.revision else "holds no schema yet"
+    return said + (
+        f"{held}; the next start puts the database back as that copy holds it, then migrates it to {status.head}"
+    )
 
 
 def _revision_shown(status: SchemaStatus) -> str:
@@ -86,6 +102,8 @@ def _verdict(status: SchemaStatus) -> str:
     """The last line: whether this release can start on the database as it is, and what its next start does."""
     if status.state == "up_to_date":
         return "up to date: this release serves the database as it is"
+    if status.state == "no_file" and status.copy is not None:
+        return "not there: this release's next start (the server or a command) puts back the copy above"
     if status.state == "no_file":
         return f"not there: this release's next start (the server or a command) makes it, at revision {status.head}"
     if status.state == "newer":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -40,6 +41,17 @@ SchemaState = Literal["up_to_date", "pending", "newer", "no_file"]
 
 
 @dataclass(frozen=True)
+class PreMigrationCopy:
+    """The copy of a SQLite file a migration killed half way left beside it (migrate.pre_migration_copy), which the
+    next start puts back before it migrates again: what it holds, read without changing it."""
+
+    path: Path
+    empty: bool  # made before the database was: the next start removes the database and makes it anew
+    revision: str | None = None  # the revision it holds; None: no schema in it, or it could not be read
+    unreadable: str | None = None  # why it could not be read (sqlite's words), else None
+
+
+@dataclass(frozen=True)
 class SchemaStatus:
     database: str  # its URL, the password hidden
     head: str  # the revision this release migrates a database to, and serves it at
@@ -47,7 +59,11 @@ class SchemaStatus:
     pending: list[tuple[str, str]]  # the migrations this release would run on it, oldest first: (revision, name)
     no_file: bool = False
     migrating: bool = False  # another process holds the migration lock: it migrates the database now
-    stopped_half_way: bool = False  # a SQLite migration stopped half way, which the next start undoes
+    copy: PreMigrationCopy | None = None  # a SQLite migration stopped half way, which the next start undoes
+
+    @property
+    def stopped_half_way(self) -> bool:
+        return self.copy is not None
 
     @property
     def state(self) -> SchemaState:
@@ -67,7 +83,9 @@ def schema_status() -> SchemaStatus:
     database = make_url(url).database if make_url(url).get_backend_name() == "sqlite" else None
     path = Path(database) if database else None
     if path is not None and not path.exists():
-        return SchemaStatus(shown, head, None, migrations_after(None), no_file=True)
+        # the file gone and a killed migration's copy left: the next start puts the copy back, it makes no new one
+        copy = _pre_migration_copy(path) if not _lock_held(path) else None
+        return SchemaStatus(shown, head, None, migrations_after(None), no_file=True, copy=copy)
     engine = _reading_engine(url, path, settings.connect_timeout_seconds, shown)
     try:
         with database_answers(shown), engine.connect() as connection:
@@ -76,8 +94,28 @@ def schema_status() -> SchemaStatus:
     finally:
         engine.dispose()
     current = ",".join(sorted(heads)) or None
-    stopped = path is not None and not migrating and pre_migration_copy(path).exists()
-    return SchemaStatus(shown, head, current, migrations_after(current), migrating=migrating, stopped_half_way=stopped)
+    copy = _pre_migration_copy(path) if path is not None and not migrating else None
+    return SchemaStatus(shown, head, current, migrations_after(current), migrating=migrating, copy=copy)
+
+
+def _pre_migration_copy(path: Path) -> PreMigrationCopy | None:
+    """The copy a killed migration left beside the SQLite file at ``path`` (None when there is none), and the revision
+    it holds: opened read-only and immutable, so that no journal, lock or time of the copy's is touched (it is the
+    shop's data as it was before the migration, which the next start puts back)."""
+    copy = pre_migration_copy(path)
+    try:
+        if copy.stat().st_size == 0:  # migrate._copy_aside's copy of a database not yet made
+            return PreMigrationCopy(copy, empty=True)
+    except FileNotFoundError:
+        return None
+    uri = f"file:{pathname2url(str(copy.resolve()))}?mode=ro&immutable=1"
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as connection:
+            tables = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'").fetchall()
+            heads = connection.execute("SELECT version_num FROM alembic_version").fetchall() if tables else []
+    except sqlite3.Error as error:
+        return PreMigrationCopy(copy, empty=False, unreadable=str(error))
+    return PreMigrationCopy(copy, empty=False, revision=",".join(sorted(head for (head,) in heads)) or None)
 
 
 def _reading_engine(url: str, path: Path | None, connect_timeout_seconds: int, shown: str) -> Engine:

@@ -114,6 +114,73 @@ def test_a_migration_stopped_half_way_is_told_with_what_the_next_start_does(data
     assert database.with_name("tailor.db.pre-migration").exists()  # left for the next start to put back
 
 
+def _killed_migration_copy(database, revision: str | None):
+    """The copy a SQLite migration makes beside ``database`` before it runs (migrate._undone_if_stopped), left as a
+    killed one leaves it: of the database at ``revision`` (None: of one not yet made, which the copy holds empty)."""
+    import shutil
+
+    from service.db.migrate import _copy_aside, pre_migration_copy
+
+    copy = pre_migration_copy(database)
+    if revision is None:
+        _copy_aside(database.with_name("never-made.db"), copy)
+        return copy
+    older = database.with_name("older.db")
+    shutil.copyfile(database, older)
+    older.chmod(0o600)  # as the service makes one
+    engine = make_engine(f"sqlite:///{older}")
+    downgrade(engine, revision)
+    engine.dispose()
+    _copy_aside(older, copy)
+    for leftover in database.parent.glob("older.db*"):
+        leftover.unlink()
+    return copy
+
+
+def _untouched(copy):
+    files = sorted(path.name for path in copy.parent.iterdir())
+    return copy.read_bytes(), copy.stat().st_mtime_ns, copy.stat().st_mode, files
+
+
+def test_a_killed_migration_s_copy_is_told_with_the_revision_it_holds_read_without_a_change(database):
+    """The status said a copy was there, not what it held: the revision the next start puts back, before it migrates
+    the database again, is the one an operator backs up or downgrades from."""
+    copy = _killed_migration_copy(database, "0052")
+    before = _untouched(copy)
+    status = _status()
+    assert status.exit_code == 0, status.output
+    assert (
+        f"a migration stopped half way: the copy of the database from before it, {copy}, holds revision 0052; the "
+        f"next start puts the database back as that copy holds it, then migrates it to {head_revision()}\n"
+    ) in status.output
+    assert _untouched(copy) == before  # read, never written, moved or locked: no journal beside it
+    assert _revision(database) == head_revision()
+
+
+def test_a_killed_migration_of_a_new_database_is_told_as_a_copy_of_no_database(database):
+    copy = _killed_migration_copy(database, None)
+    assert copy.stat().st_size == 0  # as the migration code makes it for a database not yet made
+    before = _untouched(copy)
+    status = _status()
+    assert status.exit_code == 0, status.output
+    assert (
+        f"a migration stopped half way: the copy of the database from before it, {copy}, is empty (the database was "
+        f"not there yet); the next start removes the database and makes it anew at revision {head_revision()}\n"
+    ) in status.output
+    assert _untouched(copy) == before
+
+
+def test_a_killed_migration_s_copy_beside_a_database_file_not_there_is_told_not_a_new_database(database):
+    """The file gone (moved, deleted) and the copy left: the status said the next start makes a new database, but it
+    puts the copy back, with the shop's data, at the copy's revision."""
+    copy = _killed_migration_copy(database, "0052")
+    database.unlink()
+    status = _status()
+    assert status.exit_code == 5, status.output
+    assert f"{copy}, holds revision 0052; the next start puts the database back" in status.output
+    assert "makes it, at revision" not in status.output and not database.exists()
+
+
 def test_a_server_writing_meanwhile_is_not_held_up(database):
     """A server's write transaction open while the status is read: the status answers, and the server's write
     commits after it without waiting (the status holds no lock of the database's once it answered)."""
