@@ -30,9 +30,10 @@ QUICK = (150, 300)  # a small test's counts: seconds each
 FULL = (1_000, 2_000, 4_338)  # 4,338: every customer of the year
 WARM_UP = 100
 YEAR = "2010-2011"
+SAMPLE_SEED = 7  # the customers' sample's
 
 
-def sample(customers: int, seed: int = 7):
+def sample(customers: int, seed: int = SAMPLE_SEED):
     """(order lines of ``customers`` customers of Online Retail 2010–11, its catalog), as a model is fitted on them."""
     from evals.recommenders.data import online_retail, without_line_catalog
 
@@ -102,6 +103,21 @@ def growth(fits: list[dict], figure: str = "added_mb") -> dict | None:
     }
 
 
+def seeds(model: str, **params) -> dict:
+    """The seeds a fit of ``model`` (with ``params``, its defaults otherwise) draws with, for its report: the customers'
+    sample's, the model's own (``random_state``; None for one that draws nothing) and those of the ALS and BPR it
+    fits, itself or as the blend's collaborative part (None where it fits none)."""
+    own = registry.create(model, **params).get_params()
+    fitted = {model: own}
+    if own.get("collaborative") in ("als", "bpr"):
+        fitted[own["collaborative"]] = registry.create(own["collaborative"], **own["collaborative_params"]).get_params()
+    return {
+        "customer_sample": SAMPLE_SEED,
+        "model": own.get("random_state"),
+        **{kind: fitted[kind]["random_state"] if kind in fitted else None for kind in ("als", "bpr")},
+    }
+
+
 def counts(value: str) -> tuple[int, ...]:
     """An argparse type for ``--customers``: counts of 1 or more, separated by commas."""
     return tuple(count_of_at_least_one(part) for part in value.split(","))
@@ -134,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as process:
             fits.append(process.submit(measure, args.model, customers, args.traced).result())
     figures = {"added_mb": "added MB", **({"traced_mb": "traced MB"} if args.traced else {})}
-    report = {"model": args.model, "data": f"online_retail {YEAR}", "fits": fits,
+    # whether the run was quick or traced, and the seeds it drew with: what a reader needs to fit the same again
+    report = {"model": args.model, "data": f"online_retail {YEAR}", "quick": args.quick, "traced": args.traced,
+              "seeds": seeds(args.model), "fits": fits,
               "growth": {figure: growth(fits, figure) for figure in figures}}  # fmt: skip
     columns = {"customers": "customers", "lines": "order lines", "seconds": "seconds", "data_mb": "data MB",
                "baseline_mb": "baseline MB", "peak_mb": "peak MB", **figures}  # fmt: skip
@@ -144,7 +162,10 @@ def main(argv: list[str] | None = None) -> int:
         if per := report["growth"][figure]:
             lines.append(f"\nGrowth of {name}: {per['kb_per_customer']} KB per customer, {per['bytes_per_line']} "
                          "bytes per order line.")  # fmt: skip
-    markdown = f"Fit of {args.model} on Online Retail 2010–11\n\n" + "\n".join(lines)
+    drawn = ", ".join(f"{name} {seed}" for name, seed in report["seeds"].items() if seed is not None)
+    lines.append(f"\nSeeds: {drawn}.")
+    run = ", ".join(("quick",) * args.quick + ("traced",) * args.traced)
+    markdown = f"Fit of {args.model} on Online Retail 2010–11{f' ({run})' if run else ''}\n\n" + "\n".join(lines)
     print(markdown)
     path = write_report(report, markdown, args.out, f"recommender-fit-{args.model}" + ("-quick" if args.quick else ""))
     print(f"wrote {path}")

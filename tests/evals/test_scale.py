@@ -150,6 +150,7 @@ def test_the_fit_memory_benchmark_reports_each_customer_count_and_the_growth_bet
         pytest.skip(f"no Online Retail {YEAR} under {datasets.data_root()}")
     assert main(["--quick", "--traced", "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "recommender-fit-blend-quick.json").read_text())
+    assert (report["quick"], report["traced"], report["seeds"]["customer_sample"]) == (True, True, 7)
     fits = report["fits"]
     assert [fit["customers"] for fit in fits] == list(QUICK) and fits[0]["lines"] < fits[1]["lines"]
     assert all(fit["seconds"] > 0 and fit["added_mb"] > 0 and fit["traced_mb"] > 0 for fit in fits)
@@ -157,6 +158,73 @@ def test_the_fit_memory_benchmark_reports_each_customer_count_and_the_growth_bet
         (fits[1]["added_mb"] - fits[0]["added_mb"]) * 2**20 / (fits[1]["lines"] - fits[0]["lines"])
     )
     assert "| 300 |" in capsys.readouterr().out and report["provenance"]["command"]
+
+
+class _InThisProcess:
+    """A stand-in for the benchmark's one-process pool: the fit (a stub) runs here, so that the report is read fast."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def submit(self, function, *args):
+        from concurrent.futures import Future
+
+        done = Future()
+        done.set_result(function(*args))
+        return done
+
+
+@pytest.mark.parametrize(
+    ("model", "quick", "traced", "seeds"),
+    [
+        ("bpr", True, False, {"customer_sample": 7, "model": 42, "als": None, "bpr": 42}),
+        ("als", False, True, {"customer_sample": 7, "model": 42, "als": 42, "bpr": None}),
+        ("blend", True, True, {"customer_sample": 7, "model": 42, "als": None, "bpr": None}),  # its collaborative: EASE
+        ("ease", False, False, {"customer_sample": 7, "model": None, "als": None, "bpr": None}),
+    ],
+)
+def test_the_fit_memory_benchmark_s_report_says_its_configuration_and_seeds(
+    model, quick, traced, seeds, tmp_path, monkeypatch
+):
+    """The report named the model and the figures, not whether the run was quick or traced nor the seeds it drew
+    with: a reader could not tell which configuration gave the figures, nor fit the same model again."""
+    from evals import datasets
+    from evals.scale import recommender_fit
+
+    fitted = []
+
+    def fit(name, customers, with_tracing):
+        fitted.append((name, customers, with_tracing))
+        traced_mb = {"traced_mb": 40} if with_tracing else {}
+        return {"customers": customers, "lines": customers * 10, "seconds": 1.0, "baseline_mb": 100, "data_mb": 5,
+                "peak_mb": 150 + customers, "added_mb": 50 + customers, **traced_mb}  # fmt: skip
+
+    monkeypatch.setattr(recommender_fit, "ProcessPoolExecutor", _InThisProcess)
+    monkeypatch.setattr(recommender_fit, "measure", fit)
+    monkeypatch.setattr(datasets, "data_path", lambda name: name)
+    arguments = ["--model", model, "--customers", "150,300", *(["--quick"] * quick), *(["--traced"] * traced)]
+    assert recommender_fit.main([*arguments, "--out", str(tmp_path)]) == 0
+    stem = f"recommender-fit-{model}{'-quick' if quick else ''}"
+    report = json.loads((tmp_path / f"{stem}.json").read_text())
+    assert fitted == [(model, 150, traced), (model, 300, traced)]
+    assert (report["quick"], report["traced"], report["seeds"]) == (quick, traced, seeds)
+    shown = ", ".join(f"{name} {seed}" for name, seed in seeds.items() if seed is not None)
+    assert f"Seeds: {shown}." in (tmp_path / f"{stem}.md").read_text()
+
+
+def test_the_fit_memory_benchmark_s_seeds_are_those_of_the_als_or_bpr_the_blend_fits():
+    from evals.scale.recommender_fit import seeds
+
+    assert seeds("blend", collaborative="bpr", collaborative_params={"random_state": 3}) == {
+        "customer_sample": 7, "model": 42, "als": None, "bpr": 3,
+    }  # fmt: skip
+    assert seeds("blend", collaborative="als", random_state=5)["als"] == 42  # the ALS's own default
 
 
 def test_the_fit_memory_benchmark_takes_a_list_of_counts_and_refuses_a_shop_of_no_one(capsys):
