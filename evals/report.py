@@ -19,6 +19,29 @@ from evals.thresholds import exit_code
 PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "implicit", "optuna", "litellm")
 
 
+def say(step: str) -> None:
+    """A step of a run of minutes, on stderr as it starts or ends (the table and the report are stdout's and the
+    files', which it never touches): a full run printed nothing until its table, and a CI job could not tell a slow
+    step from a hung one."""
+    print(step, file=sys.stderr, flush=True)
+
+
+def counted(at: str, unit: str) -> Callable[[int, int], None]:
+    """A progress callback (done, total) for a step of many parts (drafts, campaigns) that says ``at: done of total
+    unit`` on stderr each tenth of the way, the last as the step ends: a line a part buried the steps in a CI log
+    (which keeps every line) under thousands."""
+    said = 0
+
+    def heard(done: int, total: int) -> None:
+        nonlocal said
+        tenth = done * 10 // total if total > 0 else -1
+        if done > 0 and tenth > said:
+            said = tenth
+            say(f"{at}: {done:,} of {total:,} {unit}")
+
+    return heard
+
+
 def report_folder(value: str) -> Path:
     """An argparse type for `--out`: a folder that exists or can be made, and can be written in, checked (and made)
     before the eval runs: a file of that name, or a folder that cannot be made or written, was found only after

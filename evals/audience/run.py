@@ -13,6 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -28,7 +31,7 @@ from evals.audience.churn import (
     load_orders,
 )
 from evals.datasets import exit_status
-from evals.report import add_out_option, finish, number_of
+from evals.report import add_out_option, finish, number_of, say
 from evals.thresholds import broken, limits
 
 HORIZON_DAYS = 90  # the churn horizon the issue's targets and the quick thresholds are set for
@@ -74,13 +77,26 @@ def run(quick: bool = False, horizon_days: int = HORIZON_DAYS, small_shops: int 
             f"--horizon-days {horizon_days}: the orders end on {last_day.date()}, so the outcome window from "
             f"{cut_short[-1]} would be cut to {(last_day - pd.Timestamp(cut_short[-1])).days} days; give at most that"
         )
-    churn = [evaluate_date(lines, as_of, horizon_days) for as_of in dates]
-    shops = [evaluate_small_shops(lines, as_of, n_shops, horizon_days=horizon_days) for as_of in dates if n_shops]
+    # Each step on stderr as it starts and ends (the table is stdout's): the full run's minutes printed nothing
+    # before its table. In the order they run: every date's churn, every date's small shops, CDNOW.
+    steps = len(dates) * (2 if n_shops else 1) + 1
+    churn, shops = [], []
+    for as_of in dates:
+        with _step(len(churn) + 1, steps, f"churn as of {as_of}, {horizon_days}-day horizon") as said:
+            churn.append(evaluate_date(lines, as_of, horizon_days))
+            said(f"AUC {churn[-1]['supervised']['auc']:.4f}, margin {churn[-1]['margin']:+.4f}")
+    for as_of in dates if n_shops else ():
+        with _step(len(dates) + len(shops) + 1, steps, f"{n_shops} small shops as of {as_of}") as said:
+            shops.append(evaluate_small_shops(lines, as_of, n_shops, horizon_days=horizon_days))
+            said(f"mean AUC {shops[-1]['mean']['auc']:.4f}")
+    with _step(steps, steps, "CDNOW BG/NBD and Gamma-Gamma") as said:
+        cdnow = evaluate_cdnow()
+        said(f"BG/NBD log-likelihood {cdnow['bgnbd']['log_likelihood']:.2f}")
     return {
         "quick": quick,
         "created_at": datetime.now(UTC).isoformat(),
         "horizon_days": horizon_days,
-        "cdnow": evaluate_cdnow(),
+        "cdnow": cdnow,
         "online_retail": churn,
         "small_shops": shops,
         "targets": {
@@ -90,6 +106,17 @@ def run(quick: bool = False, horizon_days: int = HORIZON_DAYS, small_shops: int 
             "met_every_date": all(result["met"] for result in churn),
         },
     }
+
+
+@contextmanager
+def _step(number: int, steps: int, what: str) -> Iterator[Callable[[str], None]]:
+    """Says the step on stderr as it starts, and as it ends with its time and what the step said of its figures."""
+    at = f"step {number} of {steps}: {what}"
+    say(at)
+    started = time.perf_counter()
+    figures: list[str] = []
+    yield figures.append
+    say(f"{at} done in {time.perf_counter() - started:.1f} s" + "".join(f": {figure}" for figure in figures))
 
 
 def markdown(report: dict) -> str:

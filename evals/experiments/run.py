@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 
 from evals.experiments.calibration import evaluate, markdown
-from evals.report import add_out_option, count_of_at_least_one, finish, seed
+from evals.report import add_out_option, count_of_at_least_one, counted, finish, say, seed
 from evals.thresholds import broken, limits
 
 QUICK_CAMPAIGNS, FULL_CAMPAIGNS = 300, 1500
@@ -40,7 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     # judged by the limits set for 300 campaigns, which a tenth of the draws passes or fails by chance.
     own = f"_{campaigns}_campaigns" if campaigns != configured else ""
     started = time.perf_counter()
-    metrics = evaluate(campaigns, args.seed)
+    # on stderr as it goes (the table is stdout's): the full run's minutes printed nothing before its table
+    say(f"simulating {campaigns:,} campaigns (seed {args.seed})")
+    metrics = evaluate(campaigns, args.seed, progress=counted("simulating", "campaigns"))
+    say(f"simulated {campaigns:,} campaigns in {time.perf_counter() - started:.1f} s")
     judged = args.quick and not own
     failures = broken(metrics, limits("experiments", "calibration_quick"), where="experiments") if judged else []
     report = {

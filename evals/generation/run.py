@@ -22,13 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
 from evals.generation.metrics import generation_metrics
 from evals.generation.sample import demo_requests
-from evals.report import add_out_option, count_of_at_least_one, finish
+from evals.report import add_out_option, count_of_at_least_one, counted, finish, say
 from evals.thresholds import broken, limits
 
 # The model's sampling seed in the evals, with one call at a time (the local server batches parallel calls
@@ -38,6 +40,7 @@ from evals.thresholds import broken, limits
 EVAL_SEED = 7
 # The configured samples: the quick one CI runs (hearth, English), and the full one (every brand and language).
 QUICK_CUSTOMERS, FULL_CUSTOMERS, VARIANTS = 20, 200, 2
+Progress = Callable[[int, int], None]  # (drafts written, drafts in all), as generate_drafts tells them
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -87,21 +90,32 @@ def check_answer_files(parser: argparse.ArgumentParser, args: argparse.Namespace
         parser.error(f"argument --record: {args.record.parent} is no folder to write {args.record.name} in")
 
 
-def run_quality(brand_name: str, n_customers: int, locale: str | None, n_variants: int, settings) -> dict:
+def run_quality(
+    brand_name: str, n_customers: int, locale: str | None, n_variants: int, settings, progress: Progress | None = None
+) -> dict:
+    """``progress`` hears (drafts written, drafts in all) as generate_drafts tells them."""
     from generation.brands import load_brand
     from generation.pipeline import generate_drafts
 
     requests = demo_requests(n_customers, locale=locale)
-    result = generate_drafts(requests, load_brand(brand_name), n_variants=n_variants, settings=settings)
+    brand = load_brand(brand_name)
+    result = generate_drafts(requests, brand, n_variants=n_variants, settings=settings, progress=progress)
     return {"brand": brand_name, "locale": locale or "all", **generation_metrics(requests, result)}
 
 
-def run_cost(settings, n_customers: int = 1000, locale: str = "en", campaign_type: str = "cross_sell") -> dict:
+def run_cost(
+    settings,
+    n_customers: int = 1000,
+    locale: str = "en",
+    campaign_type: str = "cross_sell",
+    progress: Progress | None = None,
+) -> dict:
+    """``progress``: see `run_quality`."""
     from generation.brands import load_brand
     from generation.pipeline import generate_drafts
 
     requests = demo_requests(n_customers, locale=locale, campaign_type=campaign_type)
-    result = generate_drafts(requests, load_brand("hearth"), n_variants=2, settings=settings)
+    result = generate_drafts(requests, load_brand("hearth"), n_variants=2, settings=settings, progress=progress)
     metrics = generation_metrics(requests, result)
     keep = ("customers", "groups", "llm_calls", "llm_calls_per_1000_customers", "seconds", "fallback_rate")
     return {"model": settings.model, "locale": locale, "campaign_type": campaign_type, **{k: metrics[k] for k in keep}}
@@ -131,9 +145,22 @@ def run(quick: bool = False, model: str | None = None, brands: list[str] | None 
     n_customers = customers or (QUICK_CUSTOMERS if quick else FULL_CUSTOMERS)
     locale = "en" if quick else None
     cost_settings = LLMSettings(model="fake", cache=False) if quick else settings
+    # Each part on stderr as it starts and ends, and its drafts each tenth of the way (the table is stdout's): the
+    # full run's minutes printed nothing before its table.
+    steps = len(brands) + 1
+    quality = []
     with recording(settings.model, model_locales(settings)) if record else nullcontext() as answers:
-        quality = [run_quality(brand, n_customers, locale, variants, settings) for brand in brands]
-        cost = run_cost(cost_settings)
+        for number, brand in enumerate(brands, start=1):
+            at = f"step {number} of {steps}: quality, {brand}"
+            say(f"{at}, {n_customers:,} customer{'s' if n_customers != 1 else ''}")
+            started = time.perf_counter()
+            quality.append(run_quality(brand, n_customers, locale, variants, settings, progress=counted(at, "drafts")))
+            say(f"{at} done in {time.perf_counter() - started:.1f} s")
+        at = f"step {steps} of {steps}: cost, model {cost_settings.model}"
+        say(at)
+        started = time.perf_counter()
+        cost = run_cost(cost_settings, progress=counted(at, "drafts"))
+        say(f"{at} done in {time.perf_counter() - started:.1f} s")
     if record:
         answers.save(record)
     report = {

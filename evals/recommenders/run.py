@@ -21,7 +21,7 @@ from evals.recommenders import data, protocols
 from evals.recommenders.evaluate import evaluate
 from evals.recommenders.metrics import KS
 from evals.recommenders.tuning import TUNABLE, tune
-from evals.report import add_out_option, finish, number_of
+from evals.report import add_out_option, finish, number_of, say
 from evals.thresholds import broken, limits
 
 BASELINES = {
@@ -102,12 +102,6 @@ def lineup(dataset: str, quick: bool, only: str | None) -> dict[str, tuple[str, 
             )
         models = {label: spec for label, spec in models.items() if label in wanted or spec[0] in wanted}
     return models
-
-
-def say(step: str) -> None:
-    """A step of a run of minutes, on stderr as it starts or ends (the table and report are stdout's): a full run
-    printed nothing until its table, and a CI job could not tell a slow model from a hung one."""
-    print(step, file=sys.stderr, flush=True)
 
 
 def run(dataset: str, protocol: str, quick: bool = False, only: str | None = None, trials: int = 0) -> dict:

@@ -27,7 +27,7 @@ def test_calibration_metrics_by_hand():
 
 @pytest.mark.slow
 @pytest.mark.eval
-def test_quick_eval_meets_thresholds(tmp_path):
+def test_quick_eval_meets_thresholds(tmp_path, capsys):
     from evals.audience import run
     from evals.datasets import DatasetMissing
 
@@ -37,6 +37,78 @@ def test_quick_eval_meets_thresholds(tmp_path):
         pytest.skip(str(missing))
     report = yaml.safe_load((tmp_path / "audience_quick.json").read_text())
     assert report["threshold_failures"] == [] and code == 0  # every limit of thresholds.yaml's audience: quick
+    progress = capsys.readouterr().err.splitlines()
+    assert progress[0] == "step 1 of 3: churn as of 2011-09-01, 90-day horizon"
+    assert progress[-1].startswith("step 3 of 3: CDNOW BG/NBD and Gamma-Gamma done in ") and len(progress) == 6
+    assert f"AUC {report['online_retail'][0]['supervised']['auc']:.4f}, margin " in progress[1]
+
+
+def _fake_churn(lines, as_of, horizon_days=90):
+    scores = {"auc": 0.7, "brier": 0.2, "ece": 0.02, "reliability": [
+        {"risk": "0.1-0.2", "customers": 5, "predicted": 0.15, "observed": 0.2}]}  # fmt: skip
+    return {"as_of": as_of, "customers": 10, "churn_rate": 0.5, "supervised": scores,
+            "bgnbd_expected_purchases": {"auc": 0.6}, "bgnbd_p_no_purchase": {"ece": 0.05},
+            "recency_alone": {"auc": 0.65}, "margin": 0.05, "expected_purchases_mae": 1.0, "met": True}  # fmt: skip
+
+
+def _fake_shops(lines, as_of, n_shops, horizon_days=90):
+    mean = {"auc": 0.7, "recency_auc": 0.6, "bgnbd_auc": 0.6, "ece": 0.03, "margin_over_recency": 0.1}
+    return {"as_of": as_of, "shops": n_shops, "mean": mean, "shops_ahead_of_recency": n_shops,
+            "worst_margin_over_recency": 0.05}  # fmt: skip
+
+
+def _fake_cdnow():
+    fitted = {"fitted": 1.0, "published": 1.0, "relative_error": 0.0}
+    return {"bgnbd": {"parameters": {"r": fitted}, "log_likelihood": -9582.4321, "holdout_expected": 1880.0,
+                      "holdout_actual": 1882, "holdout_actual_published": 1882, "holdout_mae_per_customer": 0.5},
+            "gamma_gamma": {"parameters": {"p": fitted}}}  # fmt: skip
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_the_run_says_each_step_on_stderr_and_writes_the_same_reports_without_it(quick, tmp_path, monkeypatch, capsys):
+    """The full run (three dates, ten small shops each, CDNOW) printed nothing for minutes before its table: a CI job
+    could not tell a slow step from a hung one. Each step is said as it starts and ends, in the order it runs, and
+    the reports are the same bytes with the progress and without it (the steps' figures stood in for, the clock
+    stood still)."""
+    import pandas as pd
+
+    from evals.audience import run
+    from evals.audience.churn import AS_OF_DATES
+    from tests.evals.progress import frozen_clock, silenced, written
+
+    ran = []
+    monkeypatch.setattr(run, "load_orders", lambda: pd.DataFrame({"timestamp": pd.to_datetime(["2011-12-09"])}))
+    monkeypatch.setattr(run, "evaluate_date", lambda *a, **k: ran.append(("churn", a[1])) or _fake_churn(*a, **k))
+    monkeypatch.setattr(
+        run, "evaluate_small_shops", lambda *a, **k: ran.append(("shops", a[1])) or _fake_shops(*a, **k)
+    )
+    monkeypatch.setattr(run, "evaluate_cdnow", lambda: ran.append(("cdnow", None)) or _fake_cdnow())
+    frozen_clock(monkeypatch, run)
+    options = ["--quick"] * quick
+    code = run.main([*options, "--out", str(tmp_path / "told")])
+    told = capsys.readouterr()
+    dates = AS_OF_DATES[-1:] if quick else AS_OF_DATES
+    shops = 3 if quick else 10
+    steps = 2 * len(dates) + 1
+    expected = [
+        *(f"step {number} of {steps}: churn as of {day}, 90-day horizon" for number, day in enumerate(dates, 1)),
+        *(f"step {len(dates) + n} of {steps}: {shops} small shops as of {day}" for n, day in enumerate(dates, 1)),
+        f"step {steps} of {steps}: CDNOW BG/NBD and Gamma-Gamma",
+    ]  # fmt: skip
+    figures = ([": AUC 0.7000, margin +0.0500"] * len(dates) + [": mean AUC 0.7000"] * len(dates)
+               + [": BG/NBD log-likelihood -9582.43"])  # fmt: skip
+    broken = "threshold broken: "  # exit_code's lines: the stand-in figures break the quick limits
+    assert [line for line in told.err.splitlines() if not line.startswith(broken)] == [
+        line for step, said in zip(expected, figures, strict=True) for line in (step, f"{step} done in 0.0 s{said}")
+    ]
+    assert ran == [("churn", day) for day in dates] + [("shops", day) for day in dates] + [("cdnow", None)]
+    assert "step " not in told.out
+    silenced(monkeypatch, run)
+    assert run.main([*options, "--out", str(tmp_path / "silent")]) == code
+    assert all(line.startswith(broken) for line in capsys.readouterr().err.splitlines())
+    stem = "audience_quick" if quick else "audience"
+    assert list(written(tmp_path / "told")) == [f"{stem}.json", f"{stem}.md"]
+    assert written(tmp_path / "told") == written(tmp_path / "silent")
 
 
 @pytest.mark.slow

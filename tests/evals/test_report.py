@@ -232,3 +232,21 @@ def test_every_eval_s_usage_names_the_command_that_runs_it(capsys):
             importlib.import_module(module).main(["--no-such-option"])
         assert stopped.value.code == 2
         assert capsys.readouterr().err.startswith(f"usage: python -m {module} ")
+
+
+def test_a_step_of_many_parts_is_said_each_tenth_of_the_way_and_at_its_end(capsys):
+    """A line a draft or a campaign buried an eval's steps under thousands of lines in a CI log; none at all left a
+    slow step and a hung one looking alike."""
+    from evals.report import counted
+
+    heard = counted("step 2 of 3: cost", "drafts")
+    for done in (0, 1, 2, 2, 3, 10, 24, 25, 49, 50, 99, 100, 100):
+        heard(done, 100)
+    assert capsys.readouterr().err.splitlines() == [
+        f"step 2 of 3: cost: {done} of 100 drafts" for done in (10, 24, 49, 50, 99, 100)
+    ]
+    few = counted("simulating", "campaigns")
+    for done in range(4):
+        few(done, 3)
+    few(0, 0)  # a step of nothing says nothing
+    assert capsys.readouterr().err.splitlines() == [f"simulating: {done} of 3 campaigns" for done in (1, 2, 3)]

@@ -104,9 +104,9 @@ def test_the_eval_samples_with_a_seed_one_call_at_a_time(monkeypatch):
     threshold was a draw."""
     calls = []
     monkeypatch.setattr(
-        eval_run, "run_quality", lambda brand, n, locale, variants, settings: calls.append(settings) or {}
+        eval_run, "run_quality", lambda brand, n, locale, variants, settings, progress: calls.append(settings) or {}
     )
-    monkeypatch.setattr(eval_run, "run_cost", lambda settings: {})
+    monkeypatch.setattr(eval_run, "run_cost", lambda settings, progress: {})
     monkeypatch.delenv("TAILOR_LLM_SEED", raising=False)
     eval_run.run(quick=True)
     assert (calls[0].seed, calls[0].concurrency) == (eval_run.EVAL_SEED, 1)
@@ -118,8 +118,8 @@ def test_the_eval_samples_with_a_seed_one_call_at_a_time(monkeypatch):
 def test_the_report_says_how_the_model_was_sampled(monkeypatch):
     """The report named the model alone: a run under TAILOR_LLM_SEED=3 or another TAILOR_LLM_TEMPERATURE, which the
     command line does not show, read as one with the eval's own seed."""
-    monkeypatch.setattr(eval_run, "run_quality", lambda brand, n, locale, variants, settings: {})
-    monkeypatch.setattr(eval_run, "run_cost", lambda settings: {})
+    monkeypatch.setattr(eval_run, "run_quality", lambda brand, n, locale, variants, settings, progress: {})
+    monkeypatch.setattr(eval_run, "run_cost", lambda settings, progress: {})
     monkeypatch.delenv("TAILOR_LLM_SEED", raising=False)
     monkeypatch.delenv("TAILOR_LLM_TEMPERATURE", raising=False)
     assert eval_run.run(quick=True)["sampling"] == {"seed": eval_run.EVAL_SEED, "temperature": 0.7, "concurrency": 1}
@@ -160,7 +160,8 @@ def test_a_model_that_cannot_be_used_is_one_line_naming_the_option_not_a_traceba
     whose message named TAILOR_LLM_MODEL, not the option given."""
     code = eval_run.main(["--quick", "--model", "nosuchmodel", "--customers", "1", "--variants", "1",
                           "--out", str(tmp_path)])  # fmt: skip
-    error = capsys.readouterr().err
+    *progress, error = capsys.readouterr().err.splitlines(keepends=True)
+    assert progress == ["step 1 of 2: quality, hearth, 1 customer\n"]  # said as it started, before the model failed
     assert code == 2 and error.startswith("error: argument --model: The model 'nosuchmodel'")
     assert error.count("\n") == 1 and list(tmp_path.iterdir()) == []
 
@@ -221,9 +222,45 @@ def test_a_replay_of_recorded_answers_measures_what_the_recorded_run_did(tmp_pat
     fewer.write_text(json.dumps(record))
     capsys.readouterr()
     assert eval_run.main([*sample, "--replay", str(fewer), "--out", str(tmp_path / "c")]) == 2
-    error = capsys.readouterr().err
+    *progress, error = capsys.readouterr().err.splitlines(keepends=True)
+    assert progress == ["step 1 of 2: quality, hearth, 3 customers\n"]  # said as it started, before the request
     assert error.startswith(f"error: The recorded answers {fewer.resolve()} hold none for the request 'Write only in")
     assert "Readers:" in error and error.count("\n") == 1
+
+
+def test_the_run_says_each_part_and_its_drafts_on_stderr_and_writes_the_same_reports_without_it(
+    tmp_path, monkeypatch, capsys
+):
+    """The full run (every brand's 200 customers, then a 1,000-customer campaign) printed nothing for minutes before
+    its table: a CI job could not tell a slow model from a hung one. Each part is said as it starts and ends, its
+    drafts each tenth of the way; the reports are the same bytes with the progress and without it (the clock stood
+    still, and no answer cached by the first run was the second's)."""
+    from tests.evals.progress import frozen_clock, silenced, written
+
+    monkeypatch.setenv("TAILOR_LLM_CACHE", "false")
+    monkeypatch.setattr(eval_run, "run_cost", functools.partial(eval_run.run_cost, n_customers=40))
+    frozen_clock(monkeypatch, eval_run)
+    sample = ["--quick", "--model", "fake", "--customers", "3", "--brand", "hearth", "--brand", "atelier"]
+    assert eval_run.main([*sample, "--out", str(tmp_path / "told")]) == 0
+    told = capsys.readouterr()
+    progress = told.err.splitlines()
+    parts = ["step 1 of 3: quality, hearth", "step 2 of 3: quality, atelier", "step 3 of 3: cost, model fake"]
+    starts = [progress.index(f"{parts[0]}, 3 customers"), progress.index(f"{parts[1]}, 3 customers"),
+              progress.index(parts[2])]  # fmt: skip
+    ends = [progress.index(f"{part} done in 0.0 s") for part in parts]
+    assert starts[0] == 0 and ends[-1] == len(progress) - 1
+    assert all(start < end for start, end in zip(starts, ends, strict=True)) and ends[:-1] < starts[1:]
+    for part, start, end, drafts in zip(parts, starts, ends, (3, 3, 40), strict=True):
+        counts = [int(line.split(": ")[-1].split(" of ")[0]) for line in progress[start + 1 : end]]
+        assert progress[start + 1 : end] == [f"{part}: {done} of {drafts} drafts" for done in counts]
+        assert counts == sorted(set(counts)) and counts[-1] == drafts and len(counts) <= 10
+    assert "step " not in told.out
+    silenced(monkeypatch, eval_run)
+    assert eval_run.main([*sample, "--out", str(tmp_path / "silent")]) == 0
+    assert capsys.readouterr().err == ""
+    stem = "generation_quick_hearth_atelier_3_customers"
+    assert list(written(tmp_path / "told")) == [f"{stem}.json", f"{stem}.md"]
+    assert written(tmp_path / "told") == written(tmp_path / "silent")
 
 
 def test_a_sampled_customer_s_favourite_category_of_a_tie_is_the_one_bought_first():
