@@ -5,6 +5,7 @@ unread, and a profile is parsed only for a query that names a field no column ho
 from __future__ import annotations
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -15,7 +16,6 @@ from audience.campaigns import campaign_types, select_audience, with_reasons
 from audience.errors import QueryError
 from audience.query import evaluate, query_fields
 from service.audiences import choose_today, preview_audience
-from service.db.migrate import upgrade
 from service.db.models import PROFILE_COLUMNS, Customer, profile_columns
 from service.db.session import make_engine, session_scope
 from service.errors import InvalidInput
@@ -24,7 +24,7 @@ from service.pipeline import frames
 from service.pipeline.generate import choose_audience, reminder_audience
 from service.pipeline.training import refresh_audience
 from service.settings import CampaignSettings
-from tests.service.conftest import new_postgres_database
+from tests.service.conftest import new_migrated_postgres_database
 
 QUERIES = [
     None,
@@ -43,14 +43,15 @@ SHOWN = ["customer_id", "first_name", "locale", "rfm_segment", "churn_risk", "cl
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def shop(request, demo_files, tmp_path_factory):
+def shop(request, demo_files, tmp_path_factory, migrated_database):
     """The demo slice imported and profiled, with ten of its profiled customers made unmailable: unsubscribed,
-    without consent or without an address."""
+    without consent or without an address. Its database starts as a copy of one migrated once."""
     if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('shop') / 'tailor.db'}")
+        path = tmp_path_factory.mktemp("shop") / "tailor.db"
+        shutil.copyfile(migrated_database, path)
+        engine = make_engine(f"sqlite:///{path}")
     else:
-        engine = new_postgres_database(request.getfixturevalue("postgres_url"), "audience")
-    upgrade(engine)
+        engine = new_migrated_postgres_database(request.getfixturevalue("postgres_url"), "audience")
     for kind in ("customers", "products", "orders"):
         with session_scope(engine) as session:
             import_frame(session, kind, read_table(demo_files[kind]))
@@ -64,9 +65,29 @@ def shop(request, demo_files, tmp_path_factory):
     engine.dispose()
 
 
-def _from_every_profile(session: Session, campaign_type: str, query: str | None, as_of) -> pd.DataFrame:
-    """The audience as it was chosen before the profile columns: every customer read with their JSON profile,
-    those who may not be mailed dropped afterwards."""
+@pytest.fixture(scope="module")
+def every_profile(shop) -> pd.DataFrame:
+    """The shop's profiles as ``_every_profile`` reads them, read once for the module (the tests read the shop and
+    write nothing); each use takes a copy."""
+    with session_scope(shop) as session:
+        return _every_profile(session)
+
+
+def _from_every_profile(
+    session: Session, profiles: pd.DataFrame, campaign_type: str, query: str | None, as_of
+) -> pd.DataFrame:
+    """The audience as it was chosen before the profile columns, from ``profiles`` (``_every_profile``)."""
+    chosen = select_audience(profiles, campaign_type, as_of)
+    if query:
+        chosen = chosen[evaluate(query, profiles).reindex(chosen.index).to_numpy()]
+    if (eligible := _reminded(session, campaign_type)) is not None:  # a re-order reminder: who bought what it shows
+        chosen = chosen[chosen.index.isin(list(eligible))]
+    return with_reasons(chosen, campaign_type, as_of).reset_index()
+
+
+def _every_profile(session: Session) -> pd.DataFrame:
+    """Every customer read with their JSON profile, those who may not be mailed dropped afterwards, as an audience
+    was chosen before the profile columns."""
     fields = ["email", "first_name", "locale", "marketing_consent", "unsubscribed", "segment"]
     statement = select(Customer.external_id, *(getattr(Customer, f) for f in fields), Customer.profile)
     rows = session.execute(statement.order_by(Customer.id))  # SQLite's order then; PostgreSQL's was arbitrary
@@ -77,13 +98,7 @@ def _from_every_profile(session: Session, campaign_type: str, query: str | None,
     )
     profiles = profiles.merge(eligible.drop(columns=["profile"]), on="customer_id", how="left", suffixes=("", "_db"))
     profiles["segment"] = profiles["rfm_segment"] if "rfm_segment" in profiles else profiles["segment"]
-    profiles = profiles.set_index("customer_id")
-    chosen = select_audience(profiles, campaign_type, as_of)
-    if query:
-        chosen = chosen[evaluate(query, profiles).reindex(chosen.index).to_numpy()]
-    if (eligible := _reminded(session, campaign_type)) is not None:  # a re-order reminder: who bought what it shows
-        chosen = chosen[chosen.index.isin(list(eligible))]
-    return with_reasons(chosen, campaign_type, as_of).reset_index()
+    return profiles.set_index("customer_id")
 
 
 def _reminded(session: Session, campaign_type: str) -> set[str] | None:
@@ -107,12 +122,12 @@ def _chosen_today(session: Session, campaign_type: str, query: str | None, as_of
 
 
 @pytest.mark.parametrize("campaign_type", campaign_types())
-def test_the_same_customers_are_chosen_as_from_every_profile(shop, campaign_type):
+def test_the_same_customers_are_chosen_as_from_every_profile(shop, every_profile, campaign_type):
     reached = 0
     with session_scope(shop) as session:
         as_of = frames.audience_as_of(session)
         for query in QUERIES:
-            expected = _shown(_from_every_profile, session, campaign_type, query, as_of)
+            expected = _shown(_from_every_profile, session, every_profile.copy(), campaign_type, query, as_of)
             chosen = _shown(_chosen_today, session, campaign_type, query, as_of)
             assert chosen == expected, query
             if isinstance(expected, list):
