@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests import forked_cli
 from tests.forked_cli import run_tailor
 from tests.service.test_importing import CUSTOMERS
 
@@ -26,10 +27,12 @@ def run(args: list[str], home: Path, timeout: float = 120, **env: str) -> subpro
 
 
 def run_on_a_terminal(
-    args: list[str], home: Path, timeout: float = 120, **env: str
+    args: list[str], home: Path, timeout: float = 120, forked: bool = False, **env: str
 ) -> tuple[subprocess.CompletedProcess, str]:
     """The command run with its standard error on a pseudo-terminal, as a person at one sees it: its result (stdout
-    captured) and what the terminal showed."""
+    captured) and what the terminal showed. Started as a new interpreter, as a person starts it (a terminal's bar is
+    set up at start-up), or ``forked`` from the zygote (tests/forked_cli.py) where what is asked of the terminal is
+    decided as the command runs (its log lines' format): 4-5 CPU-s of imports saved."""
     import pty
     import threading
 
@@ -50,8 +53,8 @@ def run_on_a_terminal(
     reader.start()
     env = {**os.environ, "TAILOR_HOME": str(home), **env}
     try:
-        done = subprocess.run([*TAILOR, *args], stdout=subprocess.PIPE, stderr=its_side, text=True, env=env,
-                              timeout=timeout)  # fmt: skip
+        start = forked_cli.run if forked else subprocess.run
+        done = start([*TAILOR, *args], stdout=subprocess.PIPE, stderr=its_side, text=True, env=env, timeout=timeout)
     finally:
         os.close(its_side)
         reader.join(timeout=10)

@@ -18,6 +18,7 @@ import urllib.request
 
 import pytest
 
+from tests import forked_cli
 from tests.conftest import free_port
 from tests.service.test_cli import TAILOR, run, run_on_a_terminal
 from tests.service.test_cli_send_due import campaign_with_drafts
@@ -65,8 +66,8 @@ def test_a_command_on_a_terminal_writes_its_log_lines_for_a_person_and_once(engi
 def _on_a_terminal(args: list[str], home, **env: str) -> tuple[subprocess.CompletedProcess, str]:
     """The command run on a terminal wide enough for a log line (the progress bar, which prints a line written while
     it is shown, wraps it at the terminal's width), and what the terminal showed, without its colours and cursor
-    moves."""
-    done, shown = run_on_a_terminal(args, home, COLUMNS="500", **env)
+    moves. Forked: the log's format is chosen as the command runs, not at start-up."""
+    done, shown = run_on_a_terminal(args, home, forked=True, COLUMNS="500", **env)
     return done, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown)
 
 
@@ -94,7 +95,7 @@ def _served(home, **env: str) -> str:
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    server = subprocess.Popen(
+    server = forked_cli.popen(  # forked: the log's format is chosen as the server starts serving, not at start-up
         [*TAILOR, "serve", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=its_side,
         env={**os.environ, "TAILOR_HOME": str(home), **env},
     )  # fmt: skip
