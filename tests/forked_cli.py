@@ -21,8 +21,9 @@ what they read, and every module-level line (a process's boot id) runs in the ch
 What a forked child does not share with a started one: the libraries are imported before the environment is set
 (Tailor reads its settings when a command runs, never at import; sys.path and interpreter flags are the zygote's)
 and numpy's global random state is the zygote's (reseeded here; Python's `random` reseeds itself after a fork; the
-jobs' boot id is the child's own). Tests of start-up itself (which modules `--help` imports, a terminal's bar,
-signal handlers set at start, ``-X`` flags, a new pid namespace) start the interpreter as before.
+jobs' boot id is the child's own). Tests of start-up itself (which modules `--help` imports, signal handlers set at
+start, ``-X`` flags, a new pid namespace) start the interpreter as before; a command on a terminal is forked with the
+terminal as its stderr (its bar and its log lines' format are decided as it runs, never at import).
 """
 
 from __future__ import annotations

@@ -30,9 +30,9 @@ def run_on_a_terminal(
     args: list[str], home: Path, timeout: float = 120, forked: bool = False, **env: str
 ) -> tuple[subprocess.CompletedProcess, str]:
     """The command run with its standard error on a pseudo-terminal, as a person at one sees it: its result (stdout
-    captured) and what the terminal showed. Started as a new interpreter, as a person starts it (a terminal's bar is
-    set up at start-up), or ``forked`` from the zygote (tests/forked_cli.py) where what is asked of the terminal is
-    decided as the command runs (its log lines' format): 4-5 CPU-s of imports saved."""
+    captured) and what the terminal showed. Started as a new interpreter, as a person starts it, or ``forked`` from
+    the tailor zygote (tests/forked_cli.py), 4-5 CPU-s of imports saved: what a command shows on a terminal (its bar,
+    service.cli's Console, and its log lines' format, service.logs) is decided as it runs, never at import."""
     import pty
     import threading
 
@@ -375,7 +375,7 @@ def test_a_mistyped_kind_is_told_before_a_database_is_opened(tmp_path):
 
 def test_a_file_of_a_header_alone_imports_no_rows_and_its_bar_says_0_of_0(tmp_path):
     (tmp_path / "customers.csv").write_text(",".join(CUSTOMERS.columns) + "\n", encoding="utf-8")
-    result, shown = run_on_a_terminal(["import", "customers", str(tmp_path / "customers.csv")], tmp_path)
+    result, shown = run_on_a_terminal(["import", "customers", str(tmp_path / "customers.csv")], tmp_path, forked=True)
     assert result.returncode == 0 and "customers: 0 rows, 0 new, 0 updated" in result.stdout
     bar = shown.split("imported customers")[-1].splitlines()[0]
     assert " 0/0 " in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", bar), bar  # it said 0/1: one row of an empty file
@@ -471,7 +471,8 @@ def test_recommend_reads_a_product_catalog(tmp_path):
     # Its progress bar is for a person at a terminal: in a pipe or cron's mail, only the result ("recommend 0/3
     # 0:00:00" was left on standard output above it).
     assert len(auto.stdout.splitlines()) == 1 and "━" not in auto.stdout + auto.stderr
-    on_a_terminal, shown = run_on_a_terminal(args, tmp_path)  # there a bar shows its three steps, on stderr
+    # there a bar shows its three steps, on stderr
+    on_a_terminal, shown = run_on_a_terminal(args, tmp_path, forked=True)
     assert on_a_terminal.stdout == auto.stdout and "3/3" in shown and "━" in shown
 
 
@@ -623,7 +624,7 @@ def test_audience_file_command_shows_its_steps_on_a_terminal_only(tmp_path):
 
     simulated_shop(n_customers=150).to_csv(tmp_path / "orders.csv", index=False)
     args = ["audience", "--orders", str(tmp_path / "orders.csv"), "--as-of", "2024-01-01", "--out"]
-    on_a_terminal, shown = run_on_a_terminal([*args, str(tmp_path / "out.csv")], tmp_path)
+    on_a_terminal, shown = run_on_a_terminal([*args, str(tmp_path / "out.csv")], tmp_path, forked=True)
     assert on_a_terminal.returncode == 0 and on_a_terminal.stdout == f"wrote 150 customers to {tmp_path / 'out.csv'}\n"
     assert "━" in shown and "profiled 150 customers" in shown and "100%" in shown
 
