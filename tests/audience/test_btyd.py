@@ -133,3 +133,40 @@ class TestGammaGamma(PublishedFitTests):
 def test_p_no_purchase_is_death_or_a_poisson_zero():
     risk = p_no_purchase(np.array([1.0, 0.0, 0.5]), np.array([2.0, 0.0, 0.5]))
     assert risk == pytest.approx([np.exp(-2.0), 1.0, 0.5 + 0.5 * np.exp(-1.0)])
+
+
+def test_bgnbd_and_gamma_gamma_fit_on_one_blas_thread_with_the_parameters_of_one_thread_around(monkeypatch):
+    """L-BFGS-B's steps call BLAS: on OpenBLAS's two threads a 400-customer shop's BG/NBD fit took 68 ms of CPU
+    instead of 9 ms (the churn model fits it at 18 past days). The fits run on one BLAS thread whatever the limit
+    around them, with the parameters they had under build_profiles' limit of one thread for everything."""
+    import scipy.optimize
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    import audience.bgnbd
+    import audience.gamma_gamma
+    from audience.orders import validate_orders
+    from tests.audience.conftest import AS_OF, simulated_shop
+
+    threads_seen = []
+    minimize = scipy.optimize.minimize
+
+    def minimize_spy(*args, **kwargs):
+        threads_seen.extend(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas")
+        return minimize(*args, **kwargs)
+
+    monkeypatch.setattr(audience.bgnbd, "minimize", minimize_spy)
+    monkeypatch.setattr(audience.gamma_gamma, "minimize", minimize_spy)
+    summary = btyd_summary(validate_orders(simulated_shop()), AS_OF)
+
+    def fitted() -> tuple[dict, tuple]:
+        bgnbd = BetaGeoModel(penalizer=1e-3).fit(summary["frequency"], summary["recency"], summary["T"])
+        spend = GammaGammaModel().fit(summary["frequency"], summary["monetary"])
+        return bgnbd.params, (spend.p, spend.q, spend.gamma)
+
+    with threadpool_limits(limits=2, user_api="blas"):  # two threads around, as for a caller outside build_profiles
+        threads_seen.clear()
+        around_two = fitted()
+        assert threads_seen and set(threads_seen) == {1}
+    with threadpool_limits(limits=1):  # build_profiles' limit
+        around_one = fitted()
+    assert around_two == around_one  # the same floats, to the bit
