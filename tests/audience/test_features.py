@@ -165,6 +165,22 @@ def test_bgnbd_alone_is_the_features_bgnbd_columns_from_one_fit_a_cutoff(order_a
         assert (alone["bgnbd_expected"].to_numpy() == expected).all() and alone.notna().all(axis=None)
 
 
+def test_bgnbd_s_inputs_counted_on_arrays_are_the_summary_s_at_every_past_day():
+    """BG/NBD's frequency, recency and T at the churn model's past days (counted on the purchase days' arrays, not
+    grouped) are the summary's of the lines before each, to the bit, index and dtypes too; before any order, none."""
+    from audience.churn import ChurnModel
+
+    lines = validate_orders(simulated_shop(n_customers=150, seed=3))
+    history = OrderHistory(lines, HORIZON)
+    cutoffs = ChurnModel().training_cutoffs(lines, AS_OF) + [AS_OF, lines["timestamp"].min().normalize()]
+    for cutoff in cutoffs:
+        expected = btyd_summary(lines, cutoff)[["frequency", "recency", "T"]]
+        inputs = history._bgnbd_inputs(cutoff)  # by customer code, as BG/NBD's features are made
+        pd.testing.assert_frame_equal(inputs.set_axis(history.ids(inputs.index)), expected, check_exact=True)
+        pd.testing.assert_frame_equal(inputs, history._btyd_summary(cutoff)[expected.columns], check_exact=True)
+    assert len(expected) == 0 and len(cutoffs) > 10
+
+
 def _reference_windows(lines: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
     """The orders and spend of each window before ``cutoff`` (and a year back, and the horizon before the last), each
     from a frame of the window's orders grouped by customer, as first written."""
