@@ -5,12 +5,19 @@ customers: 6,630 distinct subjects in 53,412 sends, 804 once first names are mas
 dominated the engagement model's training. :class:`DistinctTfidf` learns exactly what a ``TfidfVectorizer``
 fitted on every row learns (the same terms, kept by the same ``min_df`` and ``max_features`` rules, and the
 same idf), but tokenizes each distinct text once and weighs its counts by how many rows repeat it;
-``transform`` tokenizes each distinct text once and gives every row its text's row.
+``transform`` counts each distinct text once and gives every row its text's row.
+
+A text's n-gram counts are remembered (:func:`term_counts`, the last few thousand texts): one training fits three
+links on the same subjects, each tokenizing them to learn, to calibrate and to find its average send, and then
+predicts them again; all of that reads each subject's counts once.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -24,6 +31,25 @@ def distinct_texts(texts: Iterable[str]) -> tuple[list[str], np.ndarray]:
     """The distinct texts in order of first appearance, and each row's position among them."""
     codes, distinct = pd.factorize(np.asarray(list(texts), dtype=object), use_na_sentinel=False)
     return list(distinct), codes
+
+
+# Texts whose n-gram counts are remembered, over both analyzers: a 63-character subject's character n-gram counts
+# take 11 KB (its words' 2 KB), so what is remembered stays under 50 MB; the demo store's training sends hold 804
+# distinct (masked) subjects.
+REMEMBERED_TEXTS = 4096
+
+
+@lru_cache(maxsize=16)
+def _analyzer(analyzer: str, ngram_range: tuple[int, int]):
+    """``CountVectorizer(analyzer, ngram_range).build_analyzer()``: a text's n-grams, in the order they occur."""
+    return CountVectorizer(analyzer=analyzer, ngram_range=ngram_range).build_analyzer()
+
+
+@lru_cache(maxsize=REMEMBERED_TEXTS)
+def term_counts(analyzer: str, ngram_range: tuple[int, int], text: str) -> dict[str, int]:
+    """How often each n-gram occurs in ``text``, in the order of their first occurrence (what CountVectorizer
+    counts for one text). Shared between callers: never change the dict returned."""
+    return Counter(_analyzer(analyzer, ngram_range)(text))
 
 
 class DistinctTfidf(TransformerMixin, BaseEstimator):
@@ -53,19 +79,44 @@ class DistinctTfidf(TransformerMixin, BaseEstimator):
         within each row (the order they first appeared in): a solver fitted on them sums in that order, so
         another order would move its result by rounding."""
         distinct, codes = distinct_texts(texts)
-        every_term = CountVectorizer(analyzer=self.analyzer, ngram_range=self.ngram_range, dtype=np.float64)
-        counts = every_term.fit_transform(distinct)  # columns in term order, as TfidfVectorizer sorts them
+        counts, terms = self._every_term(distinct)  # columns in term order, as TfidfVectorizer sorts them
         repeats = np.bincount(codes, minlength=len(distinct)).astype(np.float64)
         kept = self._kept_terms(counts, repeats)
+        # The vocabulary is given, so fitting on no text checks it and sets ``vocabulary_`` without tokenizing.
         self.counter_ = CountVectorizer(
-            analyzer=self.analyzer,
-            ngram_range=self.ngram_range,
-            dtype=np.float64,
-            vocabulary=every_term.get_feature_names_out()[kept],
-        ).fit(distinct)
+            analyzer=self.analyzer, ngram_range=self.ngram_range, dtype=np.float64, vocabulary=terms[kept]
+        ).fit([])
         rows = counts[:, kept][codes]  # each distinct text's counts, once per row that holds it
         self.tfidf_ = TfidfTransformer(sublinear_tf=self.sublinear_tf).fit(rows)
         return self.tfidf_.transform(rows, copy=False)
+
+    def _text_counts(self, distinct: list[str]) -> list[dict[str, int]]:
+        analyzer, ngram_range = self.analyzer, tuple(self.ngram_range)
+        return [term_counts(analyzer, ngram_range, text) for text in distinct]
+
+    def _every_term(self, distinct: list[str]) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """What ``CountVectorizer(dtype=float64).fit_transform(distinct)`` gives, and its terms in column order:
+        each row's terms stored in the order the terms first occur in ``distinct`` (the order its vocabulary
+        numbers them in, before it renumbers them alphabetically without moving them)."""
+        per_text = self._text_counts(distinct)
+        first_seen = {term: number for number, term in enumerate(dict.fromkeys(chain.from_iterable(per_text)))}
+        if not first_seen:
+            raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+        numbers = np.fromiter(
+            (first_seen[term] for counts in per_text for term in counts), dtype=np.int32, count=sum(map(len, per_text))
+        )
+        values = np.fromiter(
+            chain.from_iterable(counts.values() for counts in per_text), dtype=np.float64, count=len(numbers)
+        )
+        indptr = np.zeros(len(per_text) + 1, dtype=np.int32)
+        np.cumsum([len(counts) for counts in per_text], out=indptr[1:])
+        matrix = sparse.csr_matrix((values, numbers, indptr), shape=(len(per_text), len(first_seen)))
+        matrix.sort_indices()
+        terms = np.array(sorted(first_seen), dtype=object)
+        alphabetical = np.empty(len(terms), dtype=np.int32)
+        alphabetical[[first_seen[term] for term in terms]] = np.arange(len(terms), dtype=np.int32)
+        matrix.indices = alphabetical.take(matrix.indices)
+        return matrix, terms
 
     def _kept_terms(self, counts: sparse.csr_matrix, repeats: np.ndarray) -> np.ndarray:
         """Positions of the terms CountVectorizer keeps: in at least ``min_df`` rows, then the ``max_features``
@@ -86,7 +137,30 @@ class DistinctTfidf(TransformerMixin, BaseEstimator):
 
     def transform(self, texts: Iterable[str]) -> sparse.csr_matrix:
         distinct, codes = distinct_texts(texts)
-        return _weighted(self.tfidf_, self.counter_.transform(distinct))[codes]
+        return _weighted(self.tfidf_, self._counts(distinct))[codes]
+
+    def _counts(self, distinct: list[str]) -> sparse.csr_matrix:
+        """``self.counter_.transform(distinct)``, from the texts' remembered counts: float64 counts of the
+        vocabulary's terms, each row's terms in column order."""
+        vocabulary = self.counter_.vocabulary_
+        numbers, values, indptr = [], [], [0]
+        for counts in self._text_counts(distinct):
+            for term, count in counts.items():
+                number = vocabulary.get(term)
+                if number is not None:
+                    numbers.append(number)
+                    values.append(count)
+            indptr.append(len(numbers))
+        matrix = sparse.csr_matrix(
+            (
+                np.array(values, dtype=np.float64),
+                np.array(numbers, dtype=np.int32),
+                np.array(indptr, dtype=np.int32),
+            ),
+            shape=(len(distinct), len(vocabulary)),
+        )
+        matrix.sort_indices()
+        return matrix
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return self.counter_.get_feature_names_out()

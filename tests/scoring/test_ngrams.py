@@ -9,7 +9,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
 from scoring.engagement import EngagementModel
-from scoring.ngrams import DistinctTfidf
+from scoring.ngrams import DistinctTfidf, term_counts
 
 # Repeated unevenly, so that which terms pass min_df, and which are the most frequent, depends on the rows and
 # not on the distinct texts: "sale" is in one distinct text repeated 5 times, "gift" in three texts once each,
@@ -96,3 +96,31 @@ def test_transforming_gives_what_the_fitted_parts_give_to_the_bit(sublinear_tf):
         assert matrix.shape == expected.shape and matrix.dtype == expected.dtype
         for part in ("indptr", "indices", "data"):
             np.testing.assert_array_equal(getattr(matrix, part), getattr(expected, part))
+
+
+@pytest.mark.parametrize("settings", SETTINGS, ids=lambda settings: f"{settings['analyzer']}-{settings['min_df']}")
+def test_remembered_counts_give_what_tokenizing_gives_to_the_bit(settings):
+    """A text's n-gram counts are remembered across fits and transforms: fitted and transformed with none
+    remembered, then with all of them, the matrices, terms and idf are those of the per-row vectorizer, bit for bit."""
+    per_row = TfidfVectorizer(sublinear_tf=True, **settings)
+    expected_rows = per_row.fit_transform(TEXTS)
+    results = []
+    for _ in ("none remembered", "all remembered"):
+        term_counts.cache_clear()
+        for _ in range(2 if results else 1):  # the second pass reads every text's counts remembered
+            distinct = DistinctTfidf(sublinear_tf=True, **settings)
+            rows = distinct.fit_transform(TEXTS)
+        results.append((distinct, rows))
+    assert term_counts.cache_info().hits > 0
+    for distinct, rows in results:
+        assert list(distinct.get_feature_names_out()) == list(per_row.get_feature_names_out())
+        np.testing.assert_array_equal(distinct.tfidf_.idf_, per_row.idf_)
+        _assert_equal_to_the_bit(rows, expected_rows)
+        for texts in (TEXTS, UNSEEN):
+            _assert_equal_to_the_bit(distinct.transform(texts), per_row.transform(texts))
+
+
+def _assert_equal_to_the_bit(matrix, expected) -> None:
+    assert matrix.shape == expected.shape and matrix.dtype == expected.dtype
+    for part in ("indptr", "indices", "data"):
+        np.testing.assert_array_equal(getattr(matrix, part), getattr(expected, part))
