@@ -138,36 +138,6 @@ def test_the_note_a_login_or_a_form_offered_again_opens_with_is_read_and_sign_ou
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
-def test_a_bulk_form_offered_again_is_described_by_what_the_page_says_of_it(
-    live_server, api_key, client, engine, browser
-):
-    """A bulk approval sent after the session had ended comes back on the campaign's page, its comment focused
-    (autofocus) and the alert saying it was not done above it: the focus went to the field, and the alert, tied to
-    nothing, went unread. The field the focus goes to is described by the alert."""
-
-    from playwright.sync_api import expect
-
-    from tests.service.test_campaign_forms_after_the_session_ended import two_pending_drafts
-
-    campaign_page = f"{live_server}/review/campaigns/{two_pending_drafts(client, engine)}"
-    page = _logged_in(browser.new_context(), live_server, api_key)
-    page.goto(campaign_page)
-    other_tab = page.context.new_page()
-    other_tab.goto(campaign_page)
-    other_tab.click("#sign-out")
-    page.locator("#approve-pending input[name=comment]").fill("checked a sample")
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.click("#approve-pending button")
-    page.fill("#reviewer", "Ola Copywriter")
-    page.fill("#api_key", api_key)
-    page.click("button[type=submit]")
-    expect(page.locator("#not-done")).to_contain_text("“Approve the pending drafts” was not done")
-    comment = page.locator("#approve-pending input[name=comment]")
-    expect(comment).to_be_focused()
-    expect(comment).to_have_accessible_description(re.compile(r"“Approve the pending drafts” was not done.*characters"))
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
 def test_the_rows_of_the_campaigns_and_of_an_experiment_s_arms_are_named_by_a_row_header(
     live_server, api_key, client, engine, browser
 ):

@@ -849,6 +849,8 @@ def test_a_bulk_approval_sent_after_signing_out_in_another_tab_is_offered_again_
     comment = page.locator("#approve-pending input[name=comment]")
     expect(comment).to_have_value("checked a sample")
     expect(comment).to_be_focused()
+    # the field the focus goes to is described by the alert: tied to nothing, the alert went unread
+    expect(comment).to_have_accessible_description(re.compile(r"“Approve the pending drafts” was not done.*characters"))
     expect(page.locator("#drafts .badge.pending")).to_have_count(2)  # nothing done without asking
     asked = []
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
