@@ -52,6 +52,25 @@ def term_counts(analyzer: str, ngram_range: tuple[int, int], text: str) -> dict[
     return Counter(_analyzer(analyzer, ngram_range)(text))
 
 
+def _count_matrix(per_text: list[dict[str, int]], vocabulary: dict[str, int]) -> sparse.csr_matrix:
+    """float64 counts of ``vocabulary``'s terms (the others left out), a row per text's counts, each row's terms in
+    column order (``sort_indices``, as CountVectorizer leaves them)."""
+    numbers, values, indptr = [], [], [0]
+    for counts in per_text:
+        for term, count in counts.items():
+            number = vocabulary.get(term)
+            if number is not None:
+                numbers.append(number)
+                values.append(count)
+        indptr.append(len(numbers))
+    matrix = sparse.csr_matrix(
+        (np.array(values, dtype=np.float64), np.array(numbers, dtype=np.int32), np.array(indptr, dtype=np.int32)),
+        shape=(len(per_text), len(vocabulary)),
+    )
+    matrix.sort_indices()
+    return matrix
+
+
 class DistinctTfidf(TransformerMixin, BaseEstimator):
     """``TfidfVectorizer(analyzer, ngram_range, min_df, max_features, sublinear_tf)`` with the same fitted
     vocabulary, idf and output, working once per distinct text (integer ``min_df`` only)."""
@@ -102,16 +121,7 @@ class DistinctTfidf(TransformerMixin, BaseEstimator):
         first_seen = {term: number for number, term in enumerate(dict.fromkeys(chain.from_iterable(per_text)))}
         if not first_seen:
             raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
-        numbers = np.fromiter(
-            (first_seen[term] for counts in per_text for term in counts), dtype=np.int32, count=sum(map(len, per_text))
-        )
-        values = np.fromiter(
-            chain.from_iterable(counts.values() for counts in per_text), dtype=np.float64, count=len(numbers)
-        )
-        indptr = np.zeros(len(per_text) + 1, dtype=np.int32)
-        np.cumsum([len(counts) for counts in per_text], out=indptr[1:])
-        matrix = sparse.csr_matrix((values, numbers, indptr), shape=(len(per_text), len(first_seen)))
-        matrix.sort_indices()
+        matrix = _count_matrix(per_text, first_seen)
         terms = np.array(sorted(first_seen), dtype=object)
         alphabetical = np.empty(len(terms), dtype=np.int32)
         alphabetical[[first_seen[term] for term in terms]] = np.arange(len(terms), dtype=np.int32)
@@ -142,25 +152,7 @@ class DistinctTfidf(TransformerMixin, BaseEstimator):
     def _counts(self, distinct: list[str]) -> sparse.csr_matrix:
         """``self.counter_.transform(distinct)``, from the texts' remembered counts: float64 counts of the
         vocabulary's terms, each row's terms in column order."""
-        vocabulary = self.counter_.vocabulary_
-        numbers, values, indptr = [], [], [0]
-        for counts in self._text_counts(distinct):
-            for term, count in counts.items():
-                number = vocabulary.get(term)
-                if number is not None:
-                    numbers.append(number)
-                    values.append(count)
-            indptr.append(len(numbers))
-        matrix = sparse.csr_matrix(
-            (
-                np.array(values, dtype=np.float64),
-                np.array(numbers, dtype=np.int32),
-                np.array(indptr, dtype=np.int32),
-            ),
-            shape=(len(distinct), len(vocabulary)),
-        )
-        matrix.sort_indices()
-        return matrix
+        return _count_matrix(self._text_counts(distinct), self.counter_.vocabulary_)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return self.counter_.get_feature_names_out()
