@@ -10,7 +10,9 @@ import platform
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
@@ -24,6 +26,17 @@ def say(step: str) -> None:
     files', which it never touches): a full run printed nothing until its table, and a CI job could not tell a slow
     step from a hung one."""
     print(step, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def timed_step(at: str, starting: str = "") -> Iterator[Callable[[str], None]]:
+    """Says ``at`` (with ``starting``) on stderr as a step starts, and as it ends ``at`` with its time and what the
+    step said of its figures through the callable it is given."""
+    say(at + starting)
+    started = time.perf_counter()
+    figures: list[str] = []
+    yield figures.append
+    say(f"{at} done in {time.perf_counter() - started:.1f} s" + "".join(f": {figure}" for figure in figures))
 
 
 def counted(at: str, unit: str) -> Callable[[int, int], None]:

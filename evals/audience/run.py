@@ -13,9 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -31,7 +28,7 @@ from evals.audience.churn import (
     load_orders,
 )
 from evals.datasets import exit_status
-from evals.report import add_out_option, finish, number_of, say
+from evals.report import add_out_option, finish, number_of, timed_step
 from evals.thresholds import broken, limits
 
 HORIZON_DAYS = 90  # the churn horizon the issue's targets and the quick thresholds are set for
@@ -82,14 +79,14 @@ def run(quick: bool = False, horizon_days: int = HORIZON_DAYS, small_shops: int 
     steps = len(dates) * (2 if n_shops else 1) + 1
     churn, shops = [], []
     for as_of in dates:
-        with _step(len(churn) + 1, steps, f"churn as of {as_of}, {horizon_days}-day horizon") as said:
+        with timed_step(f"step {len(churn) + 1} of {steps}: churn as of {as_of}, {horizon_days}-day horizon") as said:
             churn.append(evaluate_date(lines, as_of, horizon_days))
             said(f"AUC {churn[-1]['supervised']['auc']:.4f}, margin {churn[-1]['margin']:+.4f}")
     for as_of in dates if n_shops else ():
-        with _step(len(dates) + len(shops) + 1, steps, f"{n_shops} small shops as of {as_of}") as said:
+        with timed_step(f"step {len(dates) + len(shops) + 1} of {steps}: {n_shops} small shops as of {as_of}") as said:
             shops.append(evaluate_small_shops(lines, as_of, n_shops, horizon_days=horizon_days))
             said(f"mean AUC {shops[-1]['mean']['auc']:.4f}")
-    with _step(steps, steps, "CDNOW BG/NBD and Gamma-Gamma") as said:
+    with timed_step(f"step {steps} of {steps}: CDNOW BG/NBD and Gamma-Gamma") as said:
         cdnow = evaluate_cdnow()
         said(f"BG/NBD log-likelihood {cdnow['bgnbd']['log_likelihood']:.2f}")
     return {
@@ -106,17 +103,6 @@ def run(quick: bool = False, horizon_days: int = HORIZON_DAYS, small_shops: int 
             "met_every_date": all(result["met"] for result in churn),
         },
     }
-
-
-@contextmanager
-def _step(number: int, steps: int, what: str) -> Iterator[Callable[[str], None]]:
-    """Says the step on stderr as it starts, and as it ends with its time and what the step said of its figures."""
-    at = f"step {number} of {steps}: {what}"
-    say(at)
-    started = time.perf_counter()
-    figures: list[str] = []
-    yield figures.append
-    say(f"{at} done in {time.perf_counter() - started:.1f} s" + "".join(f": {figure}" for figure in figures))
 
 
 def markdown(report: dict) -> str:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import UTC, datetime
@@ -30,7 +29,7 @@ from pathlib import Path
 
 from evals.generation.metrics import generation_metrics
 from evals.generation.sample import demo_requests
-from evals.report import add_out_option, count_of_at_least_one, counted, finish, say
+from evals.report import add_out_option, count_of_at_least_one, counted, finish, timed_step
 from evals.thresholds import broken, limits
 
 # The model's sampling seed in the evals, with one call at a time (the local server batches parallel calls
@@ -152,15 +151,13 @@ def run(quick: bool = False, model: str | None = None, brands: list[str] | None 
     with recording(settings.model, model_locales(settings)) if record else nullcontext() as answers:
         for number, brand in enumerate(brands, start=1):
             at = f"step {number} of {steps}: quality, {brand}"
-            say(f"{at}, {n_customers:,} customer{'s' if n_customers != 1 else ''}")
-            started = time.perf_counter()
-            quality.append(run_quality(brand, n_customers, locale, variants, settings, progress=counted(at, "drafts")))
-            say(f"{at} done in {time.perf_counter() - started:.1f} s")
+            with timed_step(at, f", {n_customers:,} customer{'s' if n_customers != 1 else ''}"):
+                quality.append(
+                    run_quality(brand, n_customers, locale, variants, settings, progress=counted(at, "drafts"))
+                )
         at = f"step {steps} of {steps}: cost, model {cost_settings.model}"
-        say(at)
-        started = time.perf_counter()
-        cost = run_cost(cost_settings, progress=counted(at, "drafts"))
-        say(f"{at} done in {time.perf_counter() - started:.1f} s")
+        with timed_step(at):
+            cost = run_cost(cost_settings, progress=counted(at, "drafts"))
     if record:
         answers.save(record)
     report = {

@@ -103,7 +103,7 @@ def test_the_run_says_each_step_on_stderr_and_writes_the_same_reports_without_it
     ]
     assert ran == [("churn", day) for day in dates] + [("shops", day) for day in dates] + [("cdnow", None)]
     assert "step " not in told.out
-    silenced(monkeypatch, run)
+    silenced(monkeypatch)
     assert run.main([*options, "--out", str(tmp_path / "silent")]) == code
     assert all(line.startswith(broken) for line in capsys.readouterr().err.splitlines())
     stem = "audience_quick" if quick else "audience"

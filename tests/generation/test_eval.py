@@ -255,7 +255,7 @@ def test_the_run_says_each_part_and_its_drafts_on_stderr_and_writes_the_same_rep
         assert progress[start + 1 : end] == [f"{part}: {done} of {drafts} drafts" for done in counts]
         assert counts == sorted(set(counts)) and counts[-1] == drafts and len(counts) <= 10
     assert "step " not in told.out
-    silenced(monkeypatch, eval_run)
+    silenced(monkeypatch)
     assert eval_run.main([*sample, "--out", str(tmp_path / "silent")]) == 0
     assert capsys.readouterr().err == ""
     stem = "generation_quick_hearth_atelier_3_customers"
