@@ -7,7 +7,6 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -15,7 +14,7 @@ from urllib.request import pathname2url
 
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, create_engine, make_url, text
-from sqlalchemy.exc import NoSuchModuleError
+from sqlalchemy.exc import DBAPIError, NoSuchModuleError
 from sqlalchemy.pool import NullPool
 
 from service.db.migrate import (
@@ -62,10 +61,6 @@ class SchemaStatus:
     copy: PreMigrationCopy | None = None  # a SQLite migration stopped half way, which the next start undoes
 
     @property
-    def stopped_half_way(self) -> bool:
-        return self.copy is not None
-
-    @property
     def state(self) -> SchemaState:
         if self.no_file:
             return "no_file"
@@ -108,31 +103,36 @@ def _pre_migration_copy(path: Path) -> PreMigrationCopy | None:
             return PreMigrationCopy(copy, empty=True)
     except FileNotFoundError:
         return None
-    uri = f"file:{pathname2url(str(copy.resolve()))}?mode=ro&immutable=1"
+    engine = _sqlite_reader(f"file:{pathname2url(str(copy.resolve()))}?mode=ro&immutable=1")
     try:
-        with closing(sqlite3.connect(uri, uri=True)) as connection:
-            tables = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'").fetchall()
-            heads = connection.execute("SELECT version_num FROM alembic_version").fetchall() if tables else []
-    except sqlite3.Error as error:
-        return PreMigrationCopy(copy, empty=False, unreadable=str(error))
-    return PreMigrationCopy(copy, empty=False, revision=",".join(sorted(head for (head,) in heads)) or None)
+        with engine.connect() as connection:
+            heads = MigrationContext.configure(connection).get_current_heads()
+    except DBAPIError as error:
+        return PreMigrationCopy(copy, empty=False, unreadable=str(error.orig))
+    finally:
+        engine.dispose()
+    return PreMigrationCopy(copy, empty=False, revision=",".join(sorted(heads)) or None)
 
 
 def _reading_engine(url: str, path: Path | None, connect_timeout_seconds: int, shown: str) -> Engine:
     """An engine that only reads: on SQLite, connections that open the file as it is and never make one (``mode=rw``,
     read-only where the file is), without the pragmas Tailor's own set; else the configured database's engine."""
     if path is not None:
-        uri = f"file:{pathname2url(str(path.resolve()))}?mode=rw"
-        timeout = BUSY_TIMEOUT_MS / 1000
-
-        def connect() -> sqlite3.Connection:
-            return sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
-
-        return create_engine("sqlite://", creator=connect, poolclass=NullPool)
+        return _sqlite_reader(f"file:{pathname2url(str(path.resolve()))}?mode=rw")
     try:
         return make_engine(url, connect_timeout_seconds=connect_timeout_seconds)
     except (NoSuchModuleError, ModuleNotFoundError) as error:
         raise driver_missing(shown, error) from None
+
+
+def _sqlite_reader(uri: str) -> Engine:
+    """An engine on the SQLite file ``uri`` names, opened as the URI says, without the pragmas Tailor's own set."""
+    timeout = BUSY_TIMEOUT_MS / 1000
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+
+    return create_engine("sqlite://", creator=connect, poolclass=NullPool)
 
 
 def _lock_held(path: Path) -> bool:
