@@ -28,15 +28,18 @@ browser:
 		else echo "chromium is not installed and this user cannot install it: browser tests will be skipped"; fi; }
 
 # Python writes its bytecode cache in this clone (git ignores __pycache__) even where the environment says not to, as
-# PYTHONDONTWRITEBYTECODE=1 does on this machine: the second part of `make test` then reads the test modules that the
-# first part's workers compiled and rewrote, instead of doing it all again (collecting: 16 s, 7 s with the cache).
+# PYTHONDONTWRITEBYTECODE=1 does on this machine: the commands the tests start, and a later run, then read the modules
+# (and the test modules pytest rewrote) that a first process compiled, instead of doing it all again (collecting the
+# suite: 16 s, 7 s with the cache).
 unexport PYTHONDONTWRITEBYTECODE
 
-# Three workers (pytest-xdist) run every test but those of the real local LLM, which then run alone: llama.cpp's
-# threads stall on shared CPUs, and the quick generation eval counts a slow answer as a failure. Both parts run,
-# and the target fails if either did. Three workers on two cores: with two, a quarter of the cores sat idle while
-# tests waited (servers, mail, subprocesses; ~1,360 CPU-s either way). On this 2-core machine the first part took
-# 689-797 s with three workers and 909 s with two, the second 176-210 s (2026-12-04). WORKERS=N sets another count.
+# Three workers (pytest-xdist) run every test, those of the real local LLM among them, first (tests/conftest.py puts
+# them first and runs the model on one thread). They used to run alone after the others, the model on both cores: on
+# two threads beside the workers each of llama.cpp's steps waited for a thread without a core, and the quick
+# generation eval counted a slow answer as a failure. On one thread its ~4 minutes alone now pass beside the others.
+# Three workers on two cores: with two, a quarter of the cores sat idle while tests waited (servers, mail,
+# subprocesses; ~1,360 CPU-s either way). On this 2-core machine the first part took 689-797 s with three workers and
+# 909 s with two (2026-12-04). WORKERS=N sets another count.
 # `--dist worksteal` gives each worker a third of the tests in their order and lets one that runs out take half of
 # what another has left; xdist's default handed out ever smaller chunks at the end, so that each worker ended on
 # modules the others had begun (their module fixtures set up again). Replayed on the 2026-12-06 profile's test times,
@@ -46,9 +49,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # busy already, and each worker sets up the module fixtures of its own tests again.
 WORKERS ?= 3
 test: $(STAMP) browser
-	$(BIN)/pytest -q -n $(WORKERS) --dist worksteal -m "not llm"; parallel=$$?; \
-	$(BIN)/pytest -q -m llm; alone=$$?; \
-	[ $$parallel -eq 0 ] && [ $$alone -eq 0 ]
+	$(BIN)/pytest -q -n $(WORKERS) --dist worksteal
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -n $(WORKERS) -m "not slow and not eval and not llm and not browser"

@@ -110,6 +110,10 @@ class LLMSettings(EnvironmentSettings):
     )  # fmt: skip
     concurrency: int = Field(2, ge=1, description="LLM calls in flight at once")
     n_ctx: int = Field(8192, gt=0, description="context size of the local server (shared by its parallel slots)")
+    threads: int | None = Field(
+        None, ge=1, description="CPU threads the local model's server computes on (unset: llama.cpp's choice, one per "
+        "core); another model ignores it. Its answers to a seeded call differ with the count",
+    )  # fmt: skip
     cache: bool = True
     locales: str | None = Field(
         None,

@@ -36,6 +36,8 @@ from evals.thresholds import broken, limits
 # together, and batched sampling does not repeat even with a seed); TAILOR_LLM_SEED set hands both back to the
 # settings. Unseeded at temperature 0.7, the quick eval's share of model copy kept was 0.05, 0.30 and 0.675 in
 # three runs of the same code, and 0.40 and 0.275 seeded with two calls at a time; seeded one at a time, 0.30 twice.
+# The local model computes on one thread too (unless TAILOR_LLM_THREADS says otherwise): the same seeded call
+# answered differently on one thread and on two, so a figure depended on the machine's cores.
 EVAL_SEED = 7
 # The configured samples: the quick one CI runs (hearth, English), and the full one (every brand and language).
 QUICK_CUSTOMERS, FULL_CUSTOMERS, VARIANTS = 20, 200, 2
@@ -139,7 +141,7 @@ def run(quick: bool = False, model: str | None = None, brands: list[str] | None 
     else:
         settings = LLMSettings(**({"model": model} if model else {}))
     if settings.seed is None:  # the same answers each run, so that a figure (and CI's threshold) is not a draw
-        settings = settings.model_copy(update={"seed": EVAL_SEED, "concurrency": 1})
+        settings = settings.model_copy(update={"seed": EVAL_SEED, "concurrency": 1, "threads": settings.threads or 1})
     brands = brands or (["hearth"] if quick else brand_names())
     n_customers = customers or (QUICK_CUSTOMERS if quick else FULL_CUSTOMERS)
     locale = "en" if quick else None
@@ -165,7 +167,12 @@ def run(quick: bool = False, model: str | None = None, brands: list[str] | None 
         "created_at": datetime.now(UTC).isoformat(),
         "model": recorded["model"] if recorded else settings.model,
         # what a figure is reproduced with beyond the command line: TAILOR_LLM_SEED and _TEMPERATURE are not on it
-        "sampling": {"seed": settings.seed, "temperature": settings.temperature, "concurrency": settings.concurrency},
+        "sampling": {
+            "seed": settings.seed,
+            "temperature": settings.temperature,
+            "concurrency": settings.concurrency,
+            "threads": settings.threads,
+        },
         "quality": quality,
         "cost": cost,
     }

@@ -53,6 +53,8 @@ def start_server(settings: LLMSettings) -> str:
         params.port = _free_port()
         params.n_parallel = settings.concurrency
         params.n_ctx = settings.n_ctx
+        if settings.threads is not None:  # the prompt's and the answer's computation alike
+            params.cpuparams.n_threads = params.cpuparams_batch.n_threads = settings.threads
         params.verbosity = -1  # llama.cpp logs every request to stderr otherwise
         try:
             _server = xllamacpp.Server(params)

@@ -101,18 +101,23 @@ def test_quick_eval_meets_thresholds(tmp_path):
 
 def test_the_eval_samples_with_a_seed_one_call_at_a_time(monkeypatch):
     """Unseeded, the quick eval's share of model copy kept ranged 0.05-0.675 over runs of the same code, so CI's
-    threshold was a draw."""
+    threshold was a draw; and the local model answered a seeded call differently on one thread and on two."""
     calls = []
     monkeypatch.setattr(
         eval_run, "run_quality", lambda brand, n, locale, variants, settings, progress: calls.append(settings) or {}
     )
     monkeypatch.setattr(eval_run, "run_cost", lambda settings, progress: {})
     monkeypatch.delenv("TAILOR_LLM_SEED", raising=False)
+    monkeypatch.delenv("TAILOR_LLM_THREADS", raising=False)
     eval_run.run(quick=True)
-    assert (calls[0].seed, calls[0].concurrency) == (eval_run.EVAL_SEED, 1)
+    assert (calls[0].seed, calls[0].concurrency, calls[0].threads) == (eval_run.EVAL_SEED, 1, 1)
+    monkeypatch.setenv("TAILOR_LLM_THREADS", "2")  # a count of one's own is kept
+    eval_run.run(quick=True)
+    assert (calls[1].seed, calls[1].threads) == (eval_run.EVAL_SEED, 2)
     monkeypatch.setenv("TAILOR_LLM_SEED", "3")
+    monkeypatch.delenv("TAILOR_LLM_THREADS")
     eval_run.run(quick=True)
-    assert calls[1].seed == 3  # a seed of one's own keeps the settings as they are
+    assert (calls[2].seed, calls[2].threads) == (3, None)  # a seed of one's own keeps the settings as they are
 
 
 def test_the_report_says_how_the_model_was_sampled(monkeypatch):
@@ -122,7 +127,9 @@ def test_the_report_says_how_the_model_was_sampled(monkeypatch):
     monkeypatch.setattr(eval_run, "run_cost", lambda settings, progress: {})
     monkeypatch.delenv("TAILOR_LLM_SEED", raising=False)
     monkeypatch.delenv("TAILOR_LLM_TEMPERATURE", raising=False)
-    assert eval_run.run(quick=True)["sampling"] == {"seed": eval_run.EVAL_SEED, "temperature": 0.7, "concurrency": 1}
+    monkeypatch.delenv("TAILOR_LLM_THREADS", raising=False)
+    sampling = eval_run.run(quick=True)["sampling"]
+    assert sampling == {"seed": eval_run.EVAL_SEED, "temperature": 0.7, "concurrency": 1, "threads": 1}
     monkeypatch.setenv("TAILOR_LLM_SEED", "3")
     monkeypatch.setenv("TAILOR_LLM_TEMPERATURE", "0.2")
     sampling = eval_run.run(quick=True)["sampling"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import sys
 import time
 import urllib.request
 
@@ -15,6 +17,7 @@ from generation.llm import complete_json
 from generation.llm.local import start_server
 from generation.pipeline import generate_drafts
 from generation.settings import LLMSettings
+from tests.forked_cli import run
 from tests.generation.conftest import make_request
 
 pytestmark = pytest.mark.llm
@@ -47,6 +50,22 @@ def test_local_model_drafts_are_safe_whatever_it_writes():
         for variant in draft.variants:
             assert variant.passed, [c for c in variant.checks if not c.passed]
             assert "Sencha Green 100 g" in variant.text and "{{unsubscribe_url}}" in variant.text
+
+
+def test_the_local_server_computes_on_the_threads_it_is_given():
+    """On one thread (TAILOR_LLM_THREADS=1, as the tests run it) the model shares the machine's cores with other work
+    without llama.cpp's threads waiting on each other for a core: each thread asked for is a thread of the server."""
+    script = (
+        "import os; from generation.llm.local import start_server; from generation.settings import LLMSettings; "
+        "start_server(LLMSettings()); print(len(os.listdir('/proc/self/task')))"
+    )
+    counted = {}
+    for threads in (1, 3):
+        env = {**os.environ, "TAILOR_LLM_THREADS": str(threads)}
+        started = run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+        assert started.returncode == 0, started.stderr
+        counted[threads] = int(started.stdout)
+    assert counted[3] - counted[1] == 2, counted
 
 
 def _busy_slots(slots_url: str) -> list[dict]:
