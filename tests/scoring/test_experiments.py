@@ -229,3 +229,23 @@ def test_p_best_of_counts_asked_for_again_is_remembered_and_each_answer_is_the_c
     again = probability_best(counts.assign(arm=["x", "y"]))  # the same counts under other names
     assert again.sum() == pytest.approx(1) and again["x"] == probability_best(counts)["a"] != 5.0
     assert _probability_best.cache_info().hits == hits + 2  # not integrated again
+
+
+@pytest.mark.parametrize(
+    ("successes", "trials", "shares"),
+    [
+        ([30, 42], [1000, 1000], [0.2879190520252417, 0.7120809479747583]),
+        ([12, 15, 19], [400, 420, 380], [0.22795437153972703, 0.28011932240965143, 0.4919263060506216]),
+        (
+            [50, 53, 47, 61],
+            [2000, 2100, 1900, 2050],
+            [0.20614632589522852, 0.21054526526614992, 0.20178742417927228, 0.3815209846593492],
+        ),
+    ],
+)
+def test_p_best_is_the_same_to_the_bit_as_the_integrand_written_as_one_expression(successes, trials, shares):
+    """The integrand of P(best) writes into buffers it keeps between its calls: the shares are the very floats the
+    expression that allocated each step's arrays gave (measured with it), for two, three and four arms."""
+    counts = pd.DataFrame({"arm": [chr(ord("a") + i) for i in range(len(successes))], "trials": trials,
+                           "successes": successes})  # fmt: skip
+    assert probability_best(counts).tolist() == shares
