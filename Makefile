@@ -33,10 +33,12 @@ browser:
 # suite: 16 s, 7 s with the cache).
 unexport PYTHONDONTWRITEBYTECODE
 
-# Three workers (pytest-xdist) run every test, those of the real local LLM among them, first (tests/conftest.py puts
-# them first and runs the model on one thread). They used to run alone after the others, the model on both cores: on
-# two threads beside the workers each of llama.cpp's steps waited for a thread without a core, and the quick
-# generation eval counted a slow answer as a failure. On one thread its ~4 minutes alone now pass beside the others.
+# Three workers (pytest-xdist) run every test but those of the real local LLM, at a lower priority (nice 5); beside
+# them, one process runs those at the normal one, its output shown when both have ended, and the target fails if
+# either did. The model computes on one thread in the tests (TAILOR_LLM_THREADS=1, tests/conftest.py): on two, beside
+# the workers, each of llama.cpp's steps waited for a thread without a core. At equal priority a loaded machine
+# starved it (calls past their deadlines, the quick generation eval failing); at nice 5 the three workers together
+# weigh about what the model's one thread does. Until 2026-12-07 the LLM tests ran alone after the others (3.5-4.8 min).
 # Three workers on two cores: with two, a quarter of the cores sat idle while tests waited (servers, mail,
 # subprocesses; ~1,360 CPU-s either way). On this 2-core machine the first part took 689-797 s with three workers and
 # 909 s with two (2026-12-04). WORKERS=N sets another count.
@@ -48,8 +50,14 @@ unexport PYTHONDONTWRITEBYTECODE
 # Four workers took the first part in 853 s (1,440 CPU-s), three 847-878 s (2026-12-07): no faster, the cores being
 # busy already, and each worker sets up the module fixtures of its own tests again.
 WORKERS ?= 3
+LLM_LOG := reports/llm-tests.log
 test: $(STAMP) browser
-	$(BIN)/pytest -q -n $(WORKERS) --dist worksteal
+	@mkdir -p reports
+	$(BIN)/pytest -q -m llm > $(LLM_LOG) 2>&1 & llm=$$!; \
+	nice -n 5 $(BIN)/pytest -q -n $(WORKERS) --dist worksteal -m "not llm"; parallel=$$?; \
+	wait $$llm; alone=$$?; \
+	echo "--- the tests of the local LLM, run beside the others ($(LLM_LOG)):"; cat $(LLM_LOG); \
+	[ $$parallel -eq 0 ] && [ $$alone -eq 0 ]
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -n $(WORKERS) -m "not slow and not eval and not llm and not browser"

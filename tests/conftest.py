@@ -18,8 +18,8 @@ atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 os.environ["TAILOR_HOME"] = str(_HOME)
 os.environ.pop("DATABASE_URL", None)
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-# The local model computes on one thread in the tests (and the commands they start): on two, each of its steps waited
-# for both threads, and beside the other tests' workers a thread often had no core (minutes for one generation).
+# The local model computes on one thread in the tests (and the commands they start): `make test` runs its tests beside
+# the other tests' workers, and on two threads each of its steps waited for both, one often without a core.
 os.environ.setdefault("TAILOR_LLM_THREADS", "1")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -58,12 +58,6 @@ def pytest_collection(session):
         gc.enable()
         gc.collect()
         gc.freeze()
-
-
-def pytest_collection_modifyitems(items):
-    """The tests of the real local model first (in their order): they are the longest, and `make test`'s workers
-    take the tests in collection order, so that one started last held the run up alone at its end."""
-    items.sort(key=lambda item: item.get_closest_marker("llm") is None)
 
 
 def pytest_runtest_logfinish(nodeid, location):
@@ -144,17 +138,17 @@ def client(engine, api_key):
 
 @pytest.fixture(autouse=True)
 def local_model_only_in_tests_marked_llm(request, monkeypatch):
-    """The real local model starts only in the tests marked ``llm``: they are the slow ones (`make test-fast` leaves
-    them out), and each such test is one the suite's time is spent on knowingly (two scoring tests that wrote their
-    copy with it, unmarked, waited minutes on a generation on a loaded machine). A test that needs no copy of the
-    model's sets ``TAILOR_LLM_MODEL=fake``. The refusal is raised where the model would start and told again as the
-    test ends, for a caller that falls back."""
+    """The real local model starts only in the tests marked ``llm``, which `make test` runs in a process of its own
+    at a higher priority than the other tests' workers: among them it was starved (two scoring tests that wrote
+    their copy with it, unmarked, waited minutes on a generation on a loaded machine). A test that needs no copy of
+    the model's sets ``TAILOR_LLM_MODEL=fake``. The refusal is raised where the model would start and told again as
+    the test ends, for a caller that falls back."""
     if request.node.get_closest_marker("llm") is not None:
         yield
         return
     from generation.llm import local
 
-    refusal = "this test started the real local model: mark it `llm`, or set TAILOR_LLM_MODEL=fake"
+    refusal = "this test started the real local model: mark it `llm` (run apart), or set TAILOR_LLM_MODEL=fake"
     started = []
 
     def refused(settings):
