@@ -111,6 +111,8 @@ atexit.register(shutil.rmtree, _TRAINED_ROOT, ignore_errors=True)
 _NOT_READ_BY_TRAINING = (
     "TAILOR_HOME", "TAILOR_LLM_", "TAILOR_SMTP_", "TAILOR_CAMPAIGN_", "TAILOR_PUBLIC_", "TAILOR_TRACK_",
 )  # fmt: skip
+# ... but for the campaign setting training does read: the recommender it fits.
+_READ_BY_TRAINING = ("TAILOR_CAMPAIGN_RECOMMENDER",)
 # What a test's empty database holds of its own, kept over a copied shop: the API key its client sends.
 _KEPT_TABLES = ("api_keys",)
 
@@ -121,7 +123,7 @@ def _trained_once(engine, way: str, demo_files: dict[str, Path], train: Callable
     PostgreSQL one) is trained as asked, every time."""
     settings = sorted(
         (name, value) for name, value in os.environ.items()
-        if name.startswith("TAILOR_") and not name.startswith(_NOT_READ_BY_TRAINING)
+        if name in _READ_BY_TRAINING or (name.startswith("TAILOR_") and not name.startswith(_NOT_READ_BY_TRAINING))
     )  # fmt: skip
     key = (way, tuple(sorted((kind, str(path)) for kind, path in demo_files.items())), tuple(settings))
     if engine.dialect.name != "sqlite" or not _holds_no_shop(engine):
