@@ -209,6 +209,30 @@ def generated_campaign(client, **body) -> int:
     return campaign_id
 
 
+def trained_shop_with_campaign(client, demo_files, **body) -> int:
+    """``trained_shop``, then ``generated_campaign(client, **body)``; the campaign's id. The two are done once for each
+    body and set of settings (every TAILOR_ variable but the home: the model's, the sender's...) and copied into the
+    later tests' empty databases, as a trained shop is (``_trained_once``): generating the campaign through the API
+    took 1-2 s of CPU, for each of a dozen review-form tests that then act on its drafts."""
+    from sqlalchemy import func, select
+
+    from service.db.models import Campaign
+    from service.db.session import session_scope
+
+    engine = client.app.state.tailor.engine
+    settings = tuple(sorted((name, value) for name, value in os.environ.items() if name.startswith("TAILOR_")))
+    way = ("api campaign", repr(sorted(body.items())), tuple(item for item in settings if item[0] != "TAILOR_HOME"))
+
+    def trained_and_generated() -> None:
+        trained_shop(client, demo_files)
+        generated_campaign(client, **body)
+
+    _trained_once(engine, way, demo_files, trained_and_generated)
+    name = body.get("name", "Test campaign")
+    with session_scope(engine) as session:
+        return session.scalars(select(func.max(Campaign.id)).where(Campaign.name == name)).one()
+
+
 @pytest.fixture
 def mail_server():
     """A real SMTP server on loopback that keeps every message it receives: (controller, messages)."""

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from generation.money import written_amount
 from generation.render import format_price
-from tests.service.conftest import generated_campaign, trained_shop
+from tests.service.conftest import trained_shop_with_campaign
 
 
 def _is_page(response) -> bool:
@@ -21,8 +21,7 @@ def _is_page(response) -> bool:
 
 def test_page_edits_meet_the_apis_limits_and_refusals_show_the_draft(client, demo_files, monkeypatch):
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=2)
+    campaign_id = trained_shop_with_campaign(client, demo_files, max_customers=2)
     first, second = client.get(f"/campaigns/{campaign_id}/drafts").json()
     variant = next(v for v in first["variants"] if v["id"] == first["selected_variant_id"])
     form = f"/review/drafts/{first['id']}/variants/{variant['id']}/edit"
@@ -240,8 +239,7 @@ def test_the_preview_shows_the_inbox_line_and_no_template_syntax(client, demo_fi
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
     monkeypatch.setenv("TAILOR_SMTP_SENDER", "Shop <news@shop.example>")  # the brand's own sender comes first
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=2)
+    campaign_id = trained_shop_with_campaign(client, demo_files, max_customers=2)
     draft = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
     chosen = next(v for v in draft["variants"] if v["id"] == draft["selected_variant_id"])
 
@@ -334,8 +332,7 @@ def test_the_campaign_page_says_when_drafts_are_still_being_written_or_generatio
 
 def test_the_campaign_page_approves_the_pending_drafts_at_once(client, demo_files, monkeypatch):
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=3)
+    campaign_id = trained_shop_with_campaign(client, demo_files, max_customers=3)
     pending = len(client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "pending"}).json())
     assert pending
     page = client.get(f"/review/campaigns/{campaign_id}").text
@@ -383,8 +380,7 @@ def test_the_campaign_page_offers_no_download_the_export_refuses_while_drafts_ar
     from service.db.session import session_scope
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=3)
+    campaign_id = trained_shop_with_campaign(client, demo_files, max_customers=3)
     client.post(f"/campaigns/{campaign_id}/drafts/approve", json={"comment": "checked"})
     with session_scope(engine) as session:
         session.get(Campaign, campaign_id).status = "generating"  # as while it is generated again
@@ -410,8 +406,7 @@ def test_a_draft_page_leads_to_the_next_draft_waiting_for_review(client, demo_fi
     from service.db.session import session_scope
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=3)
+    campaign_id = trained_shop_with_campaign(client, demo_files, max_customers=3)
     first, second, third = client.get(f"/campaigns/{campaign_id}/drafts").json()  # the page's order
     with session_scope(engine) as session:
         session.get(Draft, third["id"]).flagged = True  # flagged drafts come first
@@ -435,8 +430,7 @@ def test_next_to_review_walks_on_past_the_drafts_left_waiting(client, demo_files
     first again, and the third was never reached. It leads to the next one waiting in the page's order, and past the
     last one back to the first."""
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=3)
+    campaign_id = trained_shop_with_campaign(client, demo_files, max_customers=3)
     in_order = [draft["id"] for draft in client.get(f"/campaigns/{campaign_id}/drafts").json()]  # the page's order
     walked = [in_order[0]]
     for _ in in_order:
@@ -455,8 +449,7 @@ def test_a_refused_approval_or_rejection_keeps_the_comment_typed(client, demo_fi
     from service import drafts as draft_ops
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=2)
+    campaign_id = trained_shop_with_campaign(client, demo_files, max_customers=2)
     draft = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
     chosen = draft["selected_variant_id"]
     client.patch(f"/drafts/{draft['id']}/variants/{chosen}", json={"subject": "70% off everything, today only!!!"})
@@ -481,8 +474,7 @@ def test_a_refused_approval_keeps_the_variant_and_the_override_chosen(client, de
     import re
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=2)
+    campaign_id = trained_shop_with_campaign(client, demo_files, max_customers=2)
     draft = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
     other = next(v["id"] for v in draft["variants"] if v["id"] != draft["selected_variant_id"])
     client.patch(f"/drafts/{draft['id']}/variants/{other}", json={"subject": "70% off everything, today only!!!"})
@@ -686,8 +678,7 @@ def test_what_a_copywriter_typed_or_must_know_is_on_the_page(client, demo_files,
     from service.db.session import session_scope
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=3)
+    campaign_id = trained_shop_with_campaign(client, demo_files, max_customers=3)
     draft = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "pending"}).json()[0]
     page = f"/review/drafts/{draft['id']}"
 
@@ -744,8 +735,7 @@ def test_an_action_on_a_draft_replaced_meanwhile_leads_to_the_customer_s_new_dra
     from tests.service.conftest import wait_for_job
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=2)
+    campaign_id = trained_shop_with_campaign(client, demo_files, max_customers=2)
     old = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "pending"}).json()[0]
     page = client.get(f"/review/drafts/{old['id']}").text
     assert (
@@ -925,8 +915,7 @@ def test_a_bulk_approval_leaves_the_drafts_changed_after_its_page_was_read(clien
     import re
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=3)
+    campaign_id = trained_shop_with_campaign(client, demo_files, max_customers=3)
     pending = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "pending"}).json()
     assert len(pending) >= 2
     bobs = pending[0]["id"]
@@ -952,8 +941,7 @@ def test_a_draft_reopened_while_the_page_was_being_read_is_left_for_review(clien
     from service import drafts as draft_ops
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=3)
+    campaign_id = trained_shop_with_campaign(client, demo_files, max_customers=3)
     pending = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "pending"}).json()
     bobs = pending[0]["id"]
     client.post(f"/drafts/{bobs}/reject", json={"reviewer": "Bob", "comment": "wrong tone"})
@@ -995,8 +983,7 @@ def test_a_rejection_on_the_page_says_why_and_a_blank_reason_is_not_stored(clien
     """Rejecting with "   " was accepted and stored as three spaces in the history: whoever reopened the draft had
     nothing to act on."""
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=2)
+    campaign_id = trained_shop_with_campaign(client, demo_files, max_customers=2)
     first, second = client.get(f"/campaigns/{campaign_id}/drafts").json()[:2]
 
     blank = client.post(f"/review/drafts/{first['id']}/reject", data={"comment": "   "})
