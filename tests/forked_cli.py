@@ -160,6 +160,7 @@ def _become(asked: dict, fds: list[int]) -> None:
         recovery.BOOT_ID = recovery.process_start(os.getpid()) or os.urandom(6).hex()
     if "script" in asked:
         sys.argv = ["-c", *asked["args"]]
+        sys.path[0] = ""  # a `-c` script's, from either zygote (the tailor one has the console script's folder)
     else:
         sys.argv = [str(TAILOR_SCRIPT), *asked["args"]]
 
@@ -331,13 +332,16 @@ class ForkedProcess:
 def popen(
     args: list[str], *, stdin: int | None = None, stdout: int | None = None, stderr: int | None = None,
     text: bool = False, env: dict[str, str] | None = None, cwd: str | Path | None = None,
+    tailor_imported: bool = False,
 ) -> ForkedProcess:  # fmt: skip
     """``subprocess.Popen(args, ...)`` for ``[sys.executable, "-c", script, *arguments]`` or ``[tailor, *arguments]``,
     forked from the zygote of that kind. ``stdin``, ``stdout`` and ``stderr`` are None (this process's own),
-    subprocess.PIPE, subprocess.DEVNULL, subprocess.STDOUT (stderr), a file descriptor or an open file."""
+    subprocess.PIPE, subprocess.DEVNULL, subprocess.STDOUT (stderr), a file descriptor or an open file.
+    ``tailor_imported``: a ``-c`` script that replaces nothing before it imports Tailor's modules is forked from the
+    tailor zygote, which has imported them (each script importing them again took about 1.2 CPU-s)."""
     args = [str(arg) for arg in args]
     if args[:2] == [sys.executable, "-c"] and len(args) > 2:
-        kind, asked = "python", {"script": args[2], "args": args[3:]}
+        kind, asked = "tailor" if tailor_imported else "python", {"script": args[2], "args": args[3:]}
     elif args[:1] == [str(TAILOR_SCRIPT)]:
         kind, asked = "tailor", {"args": args[1:]}
     else:
@@ -388,7 +392,7 @@ def run(
     args: list[str], *, input: str | bytes | None = None, capture_output: bool = False,  # noqa: A002
     stdin: int | None = None, stdout: int | None = None, stderr: int | None = None, text: bool = False,
     env: dict[str, str] | None = None, cwd: str | Path | None = None, timeout: float | None = None,
-    check: bool = False,
+    check: bool = False, tailor_imported: bool = False,
 ) -> subprocess.CompletedProcess:  # fmt: skip
     """``subprocess.run(args, ...)``, forked as ``popen`` forks: its output read, its end waited for (killed past
     ``timeout``: TimeoutExpired)."""
@@ -396,7 +400,9 @@ def run(
         stdout = stderr = subprocess.PIPE
     if input is not None:
         stdin = subprocess.PIPE
-    process = popen(args, stdin=stdin, stdout=stdout, stderr=stderr, text=text, env=env, cwd=cwd)
+    process = popen(
+        args, stdin=stdin, stdout=stdout, stderr=stderr, text=text, env=env, cwd=cwd, tailor_imported=tailor_imported
+    )
     try:
         out, err = process.communicate(input, timeout=timeout)
     except subprocess.TimeoutExpired:

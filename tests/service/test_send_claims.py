@@ -106,7 +106,7 @@ def test_two_servers_due_checks_send_each_due_draft_once(shared_engine, mail_ser
     start = str(time.time() + 2)
     servers = [
         popen([sys.executable, "-c", DUE_CHECK, url, start], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, env=dict(os.environ))
+                         text=True, env=dict(os.environ), tailor_imported=True)
         for _ in range(2)
     ]  # fmt: skip
     outputs = [server.communicate(timeout=120) for server in servers]
@@ -130,7 +130,7 @@ def test_a_draft_left_sending_by_a_process_that_died_goes_back_to_review_not_to_
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
     died = run(
         [sys.executable, "-c", "from service.jobs.recovery import worker_name; print(worker_name())"],
-        capture_output=True, text=True, check=True,
+        capture_output=True, text=True, check=True, tailor_imported=True,
     ).stdout.strip()  # fmt: skip
     dead, alive, due = due_campaign(engine, 3)
     with session_scope(engine) as session:
@@ -322,6 +322,7 @@ def test_two_servers_at_the_second_look_at_once_mailing_two_ids_of_one_address_s
             stderr=subprocess.PIPE,
             text=True,
             env=dict(os.environ),
+            tailor_imported=True,  # it replaces the sender's functions once imported, not before
         )  # fmt: skip
         for campaign, me, other in zip(campaigns, ("first", "second"), ("second", "first"), strict=True)
     ]
@@ -447,7 +448,7 @@ def test_a_live_sender_s_claim_is_not_taken_for_a_stopped_one_s(engine):
         "print(claim(make_engine(sys.argv[1]), int(sys.argv[2])), flush=True)\nsys.stdin.read()\n"
     )
     sender = popen([sys.executable, "-c", claiming, url, str(draft_id)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True, env=dict(os.environ))  # fmt: skip
+                   stdout=subprocess.PIPE, text=True, env=dict(os.environ), tailor_imported=True)  # fmt: skip
     try:
         assert sender.stdout.readline().strip() not in ("", "None", "False")
         with session_scope(engine) as session:
