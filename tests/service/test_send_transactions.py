@@ -16,8 +16,7 @@ from sqlalchemy import func, select
 
 from service.db.models import Customer, Draft, Event, Send, Variant
 from service.db.session import session_scope
-from tests.service.conftest import wait_for_job
-from tests.service.test_sending import FOOTER, approved_draft, new_campaign, send_job, serving_smtp
+from tests.service.test_sending import FOOTER, approved_draft, ended_job, new_campaign, send_job, serving_smtp
 
 PUBLIC_URL = "https://mail.shop.example"
 
@@ -90,7 +89,7 @@ def test_a_copywriter_approves_and_a_recipient_unsubscribes_while_the_mail_serve
             unsubscribed = recipient.post(unsubscribe_path(relay.messages["c1@example.com"]))
         finally:
             relay.go.set()
-        job = wait_for_job(client, job_id)
+        job = ended_job(client, job_id)
 
     assert approval.status_code == 200, approval.text
     assert unsubscribed.status_code == 200 and "You are unsubscribed" in unsubscribed.text
