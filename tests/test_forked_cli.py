@@ -189,3 +189,19 @@ def test_a_forked_script_s_collections_leave_the_zygote_s_imports_alone():
     enabled, frozen, scanned, collected = done.stdout.split()
     assert enabled == "True" and int(frozen) > 100_000 and int(scanned) < int(frozen) // 10, done.stdout
     assert int(collected) >= 1  # the list that held itself
+
+
+@pytest.mark.parametrize("args", [["--help"], ["drafts", "reject", "--help"], ["drafts", "reject", "1", "--revision"]])
+def test_a_forked_command_s_help_and_usage_errors_are_those_of_the_commands_built_anew(tmp_path, args):
+    """The tailor zygote builds the click group of the commands once for every child (typer built it again at each
+    call): a child answers as the group this process builds from the commands' signatures now answers."""
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    env = {"TAILOR_HOME": str(tmp_path), "COLUMNS": "100", "NO_COLOR": "1"}
+    forked = run_tailor(args, env={**os.environ, **env})
+    anew = CliRunner().invoke(app, args, prog_name="tailor", env=env)
+
+    assert (forked.returncode, forked.stdout + forked.stderr) == (anew.exit_code, anew.output)
+    assert ("Usage: tailor" if "--help" in args else "Option '--revision' requires an argument") in anew.output
