@@ -71,6 +71,7 @@ def _on_a_terminal(args: list[str], home, **env: str) -> tuple[subprocess.Comple
     return done, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown)
 
 
+@pytest.mark.usefixtures("engine")  # its database migrated: what is tested is the log, not a migration
 def test_a_text_log_is_asked_for_by_tailor_log_format_and_a_wrong_value_is_named(tailor_home):
     """Piped, TAILOR_LOG_FORMAT=text writes lines for a person (a terminal multiplexer's log, `2>&1 | less`)."""
     listed = run(["keys", "list"], tailor_home, TAILOR_LOG_FORMAT="text", TAILOR_DB_ECHO="true")
@@ -127,6 +128,7 @@ def _read(terminal: int) -> bytes:
 
 
 @pytest.mark.parametrize("log_format", ["auto", "text"])
+@pytest.mark.usefixtures("engine")  # as above
 def test_the_server_on_a_terminal_keeps_json_unless_told_and_keeps_link_tokens_out(tmp_path, log_format):
     """A server's log goes to collectors, read line by line as JSON, even when it was started in a terminal; asked
     for text, its request lines keep no unsubscribe token, as the JSON ones keep none."""
