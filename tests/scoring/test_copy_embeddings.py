@@ -61,7 +61,7 @@ def test_fit_copy_command_embeds_by_default_and_can_be_told_not_to(tmp_path):
 
     for flags, expected in (([], "'embeddings': True"), (["--no-embeddings"], "'embeddings': False")):
         command = ["scoring", "fit-copy", "--train", str(train), "--out", str(tmp_path / "m.joblib"), *flags]
-        result, shown = run_on_a_terminal(command, tmp_path, timeout=300)
+        result, shown = run_on_a_terminal(command, tmp_path, timeout=300, forked=True)
         assert result.returncode == 0, shown
         assert expected in result.stdout and "3/3" in shown  # its steps on a bar, at a terminal
         assert CopyModel.load(tmp_path / "m.joblib").embeddings is (not flags)
