@@ -55,11 +55,11 @@ def db_status() -> None:
     typer.echo(f"database: {status.database}")
     typer.echo(f"revision: {_revision_shown(status)}")
     typer.echo(f"this release serves: {status.head}")
-    if status.current is None:  # a new database: every migration of this release, not listed one by one
+    if status.pending and status.starts_from is None:  # a new database, or one made anew: not listed one by one
         typer.echo(
             f"pending: all {len(status.pending)} of this release's migrations, {status.pending[0][0]} to {status.head}"
         )
-    elif status.state == "pending":
+    elif status.pending:  # from the database's revision, or from the copy of it the next start puts back
         typer.echo(f"pending: {len(status.pending)} migration{'s' if len(status.pending) != 1 else ''}")
         for revision, name in status.pending:
             typer.echo(f"  {revision} {name}")

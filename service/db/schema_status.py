@@ -7,7 +7,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 from urllib.request import pathname2url
@@ -55,18 +55,32 @@ class SchemaStatus:
     database: str  # its URL, the password hidden
     head: str  # the revision this release migrates a database to, and serves it at
     current: str | None  # the database's revision; None: no schema yet (a new database), or no file
-    pending: list[tuple[str, str]]  # the migrations this release would run on it, oldest first: (revision, name)
+    # the migrations this release's next start would run, oldest first: (revision, name); on the copy it puts back,
+    # where a killed migration left one (``starts_from``)
+    pending: list[tuple[str, str]]
     no_file: bool = False
     migrating: bool = False  # another process holds the migration lock: it migrates the database now
     copy: PreMigrationCopy | None = None  # a SQLite migration stopped half way, which the next start undoes
 
     @property
+    def starts_from(self) -> str | None:
+        """The revision this release's next start migrates from: the database's, or, where a killed migration left
+        its copy, the copy's, which that start puts back first (None: a database made anew; an unreadable copy
+        counts as the database's own revision, as nothing better is known of it)."""
+        if self.copy is None or self.copy.unreadable is not None:
+            return self.current
+        return None if self.copy.empty else self.copy.revision
+
+    @property
     def state(self) -> SchemaState:
+        """no_file by the file alone; else by what the next start serves: a database at this release's revision
+        beside a killed migration's copy of an older one is migrated again, not served as it is."""
         if self.no_file:
             return "no_file"
-        if self.current == self.head:
+        revision = self.starts_from
+        if revision == self.head and (self.copy is None or self.copy.unreadable is None):
             return "up_to_date"
-        return "pending" if self.current is None or known_revision(self.current) else "newer"
+        return "pending" if revision is None or known_revision(revision) else "newer"
 
 
 def schema_status() -> SchemaStatus:
@@ -80,7 +94,8 @@ def schema_status() -> SchemaStatus:
     if path is not None and not path.exists():
         # the file gone and a killed migration's copy left: the next start puts the copy back, it makes no new one
         copy = _pre_migration_copy(path) if not _lock_held(path) else None
-        return SchemaStatus(shown, head, None, migrations_after(None), no_file=True, copy=copy)
+        status = SchemaStatus(shown, head, None, [], no_file=True, copy=copy)
+        return replace(status, pending=migrations_after(status.starts_from))
     engine = _reading_engine(url, path, settings.connect_timeout_seconds, shown)
     try:
         with database_answers(shown), engine.connect() as connection:
@@ -90,7 +105,8 @@ def schema_status() -> SchemaStatus:
         engine.dispose()
     current = ",".join(sorted(heads)) or None
     copy = _pre_migration_copy(path) if path is not None and not migrating else None
-    return SchemaStatus(shown, head, current, migrations_after(current), migrating=migrating, copy=copy)
+    status = SchemaStatus(shown, head, current, [], migrating=migrating, copy=copy)
+    return replace(status, pending=migrations_after(status.starts_from))
 
 
 def _pre_migration_copy(path: Path) -> PreMigrationCopy | None:

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from service.cli import app
-from service.db.migrate import MIGRATION_LOCK, downgrade, head_revision
+from service.db.migrate import MIGRATION_LOCK, downgrade, head_revision, migrations_after
 from service.db.session import make_engine
 from tests import forked_cli
 from tests.service.conftest import new_migrated_postgres_database, new_postgres_database
@@ -148,13 +148,18 @@ def test_a_killed_migration_s_copy_is_told_with_the_revision_it_holds_read_witho
     copy = _killed_migration_copy(database, "0052")
     before = _untouched(copy)
     status = _status()
-    assert status.exit_code == 0, status.output
     assert (
         f"a migration stopped half way: the copy of the database from before it, {copy}, holds revision 0052; the "
         f"next start puts the database back as that copy holds it, then migrates it to {head_revision()}\n"
     ) in status.output
     assert _untouched(copy) == before  # read, never written, moved or locked: no journal beside it
     assert _revision(database) == head_revision()
+    # The file is at this release's revision, but the next start serves it from the copy: the migrations after 0052
+    # run again. It said "up to date: this release serves the database as it is", exit 0, for a script to go ahead.
+    assert status.exit_code == 3, status.output
+    listed = [f"  {revision} {name}" for revision, name in migrations_after("0052")]
+    assert f"pending: {len(listed)} migrations\n" + "\n".join(listed) + "\n" in status.output
+    assert "up to date" not in status.output
 
 
 def test_a_killed_migration_of_a_new_database_is_told_as_a_copy_of_no_database(database):
@@ -162,7 +167,8 @@ def test_a_killed_migration_of_a_new_database_is_told_as_a_copy_of_no_database(d
     assert copy.stat().st_size == 0  # as the migration code makes it for a database not yet made
     before = _untouched(copy)
     status = _status()
-    assert status.exit_code == 0, status.output
+    assert status.exit_code == 3, status.output  # every migration runs again, on the database made anew
+    assert f"pending: all {len(migrations_after(None))} of this release's migrations" in status.output
     assert (
         f"a migration stopped half way: the copy of the database from before it, {copy}, is empty (the database was "
         f"not there yet); the next start removes the database and makes it anew at revision {head_revision()}\n"
