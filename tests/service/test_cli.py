@@ -62,18 +62,6 @@ def run_on_a_terminal(
     return done, shown.decode(errors="replace")
 
 
-@pytest.fixture
-def migrated_home(tmp_path, migrated_database) -> Path:
-    """``tmp_path`` as a home whose database is a copy of the session's migrated one (mode 600, as a command makes
-    it), for the tests of what commands do with a database, not of making one: the first command on a new home ran
-    every migration, 0.3-0.6 CPU-s of a forked command (tests/service/test_migrations.py tests the migrations)."""
-    import shutil
-
-    shutil.copyfile(migrated_database, tmp_path / "tailor.db")
-    (tmp_path / "tailor.db").chmod(0o600)
-    return tmp_path
-
-
 def test_help_is_fast_and_lists_the_commands(tmp_path):
     started = time.perf_counter()
     env = {**os.environ, "TAILOR_HOME": str(tmp_path)}  # started, not forked: the start-up is what is timed
@@ -97,7 +85,7 @@ def test_help_is_fast_and_lists_the_commands(tmp_path):
     assert time.perf_counter() - started < 5, "tailor --help must not import the heavy libraries"
 
 
-@pytest.mark.usefixtures("migrated_home")
+@pytest.mark.usefixtures("engine")  # its database migrated: what is tested is the command, not a migration
 def test_a_bad_setting_in_the_environment_is_one_line_naming_the_variable(tmp_path, monkeypatch):
     """A mistyped port or database URL ended the command in a page of traceback."""
     cases = [
@@ -386,7 +374,7 @@ def test_a_mistyped_kind_is_told_before_a_database_is_opened(tmp_path):
     assert not (tmp_path / "var").exists()
 
 
-@pytest.mark.usefixtures("migrated_home")
+@pytest.mark.usefixtures("engine")  # its database migrated: what is tested is the command, not a migration
 def test_a_file_of_a_header_alone_imports_no_rows_and_its_bar_says_0_of_0(tmp_path):
     (tmp_path / "customers.csv").write_text(",".join(CUSTOMERS.columns) + "\n", encoding="utf-8")
     result, shown = run_on_a_terminal(["import", "customers", str(tmp_path / "customers.csv")], tmp_path, forked=True)
@@ -441,7 +429,7 @@ def test_an_output_that_names_the_file_read_is_refused_and_the_file_kept(tmp_pat
     assert not (tmp_path / "tailor.db").exists()  # refused before the database was opened
 
 
-@pytest.mark.usefixtures("migrated_home")
+@pytest.mark.usefixtures("engine")  # its database migrated: what is tested is the command, not a migration
 def test_import_and_keys(tmp_path):
     CUSTOMERS.to_csv(tmp_path / "customers.csv", index=False)
     result = run(["import", "customers", str(tmp_path / "customers.csv")], tmp_path)
@@ -492,7 +480,7 @@ def test_recommend_reads_a_product_catalog(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.usefixtures("migrated_home")
+@pytest.mark.usefixtures("engine")  # its database migrated: what is tested is the command, not a migration
 def test_import_and_train_from_the_command_line(tmp_path, demo_files, monkeypatch):
     monkeypatch.delenv("TAILOR_LOG_LEVEL", raising=False)
     for kind in ("customers", "products", "orders", "sends"):
@@ -681,7 +669,7 @@ def test_audience_file_command_says_which_model_fell_back(tmp_path):
     assert len(fallbacks) == 1 and fallbacks[0].startswith("fallback: churn_risk: BG/NBD instead of the supervised")
 
 
-@pytest.mark.usefixtures("migrated_home")
+@pytest.mark.usefixtures("engine")  # its database migrated: what is tested is the command, not a migration
 def test_the_demo_without_serving_says_the_review_page_waits_for_tailor_serve(tmp_path, monkeypatch):
     """`tailor demo --no-serve` printed the review page's address as if it were there to open."""
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
@@ -748,7 +736,7 @@ def test_the_module_runs_as_the_command(tmp_path):
     assert result.returncode == 0 and "Usage: tailor keys" in " ".join(result.stdout.split())
 
 
-@pytest.mark.usefixtures("migrated_home")
+@pytest.mark.usefixtures("engine")  # its database migrated: what is tested is the command, not a migration
 def test_training_an_empty_shop_says_what_to_import_first(tmp_path):
     """It was a traceback from deep in the audience's figures (merging float and str ids); then `tailor train` said
     it twice, first as the JSON of the log's `job failed` warning, then as its `error:` line."""
