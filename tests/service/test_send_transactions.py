@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 
 from service.db.models import Customer, Draft, Event, Send, Variant
 from service.db.session import session_scope
-from tests.service.test_sending import FOOTER, approved_draft, ended_job, new_campaign, send_job, serving_smtp
+from tests.service.conftest import ended_job
+from tests.service.test_sending import FOOTER, approved_draft, new_campaign, send_job, serving_smtp
 
 PUBLIC_URL = "https://mail.shop.example"
 

@@ -4,13 +4,11 @@ for a person, and how a failure reads."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
 import signal
 import smtplib
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
@@ -29,7 +27,7 @@ from service.db.session import session_scope
 from service.jobs import InlineJobRunner
 from service.pipeline.sending import send_campaign
 from tests.conftest import free_port
-from tests.service.conftest import wait_for_job
+from tests.service.conftest import ended_job
 from tests.service.test_cli_send_due import campaign_with_drafts
 
 FOOTER = load_brand("hearth").footer_for("en")  # with the {{unsubscribe_url}} placeholder, as generation renders it
@@ -93,16 +91,6 @@ def send_job(client, campaign_id: int) -> dict:
     response = client.post(f"/campaigns/{campaign_id}/send")
     assert response.status_code == 202, response.text
     return ended_job(client, response.json()["job_id"])
-
-
-def ended_job(client, job_id: str) -> dict:
-    """The job as GET /jobs/{id} says once it has ended (``wait_for_job``), asked once the app's runner has run it:
-    polled every 0.2 s while it ran, each poll cost some 14 ms of CPU, 5-10 polls for a send of a few emails. A job
-    whose ending is not written by then (the database busy) is polled for as before."""
-    started = time.monotonic()
-    with contextlib.suppress(Exception):  # not run on this app's runner, or not ended in time: polled for
-        client.app.state.tailor.jobs.wait(job_id, timeout=300)
-    return wait_for_job(client, job_id, timeout=max(1.0, 300 - (time.monotonic() - started)))  # 300 s in all
 
 
 def test_an_unreachable_mail_server_is_named_with_the_settings_to_fix(client, engine, monkeypatch):
