@@ -73,16 +73,17 @@ def run(customers: int, home: Path, writer: bool = False, database_url: str | No
     write_customers(again, customers, edition=2)
     engine = default_engine()  # migrated on creation
     postgres = engine.dialect.name == "postgresql"
-    watch, summaries, beside, phases = MemoryWatch(), {}, {}, {}
-    for stage, file in (("import (new customers)", path), ("import again (updates)", again)):
-        with (
-            watch.stage(stage),
-            writes_beside(engine, beside) if writer and file == again else _nothing(),
-            lock_phases(engine, phases.setdefault(stage, {})) if postgres else _nothing(),
-            session_scope(engine) as session,
-        ):
-            summary = import_file(session, "customers", file)
-        summaries[stage] = {"inserted": summary.inserted, "updated": summary.updated, "warnings": summary.warnings}
+    summaries, beside, phases = {}, {}, {}
+    with MemoryWatch() as watch:
+        for stage, file in (("import (new customers)", path), ("import again (updates)", again)):
+            with (
+                watch.stage(stage),
+                writes_beside(engine, beside) if writer and file == again else _nothing(),
+                lock_phases(engine, phases.setdefault(stage, {})) if postgres else _nothing(),
+                session_scope(engine) as session,
+            ):
+                summary = import_file(session, "customers", file)
+            summaries[stage] = {"inserted": summary.inserted, "updated": summary.updated, "warnings": summary.warnings}
     return {"customers": customers, "database": engine.dialect.name, "file_mb": round(path.stat().st_size / 2**20, 1),
             "stages": watch.stages, "summaries": summaries, "lock_phases": phases, "writes_beside": beside}  # fmt: skip
 

@@ -75,10 +75,9 @@ def measure(model: str, customers: int, traced: bool = False) -> dict:
     _released()
     loaded_mb = _resident_mb()
     recommender = create(model)
-    watch = MemoryWatch()
     if traced:
         tracemalloc.start()
-    with watch.stage(f"fit {model} on {customers:,} customers"):
+    with MemoryWatch() as watch, watch.stage(f"fit {model} on {customers:,} customers"):
         recommender.fit(lines, products)
     figures = next(iter(watch.stages.values()))
     traced_mb = {"traced_mb": round(tracemalloc.get_traced_memory()[1] / 2**20)} if traced else {}

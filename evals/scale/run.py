@@ -42,17 +42,27 @@ def _resident_mb() -> float:
 
 
 class MemoryWatch:
-    """Samples the resident set size on a thread; `stage()` measures one stage's time and peak above its start."""
+    """Samples the resident set size on a thread while it is entered (``with MemoryWatch() as watch``); `stage()`
+    measures one stage's time and peak above its start. The thread ends with the ``with`` block: a benchmark run
+    in a process that goes on (a test, a notebook) left it reading /proc every 50 ms for as long as that lived."""
 
     def __init__(self) -> None:
         self.peak = _resident_mb()
         self.stages: dict[str, dict[str, float]] = {}
-        threading.Thread(target=self._sample, daemon=True).start()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="scale-memory-watch", daemon=True)
+
+    def __enter__(self) -> MemoryWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
     def _sample(self) -> None:
-        while True:
+        while not self._stop.wait(0.05):
             self.peak = max(self.peak, _resident_mb())
-            time.sleep(0.05)
 
     @contextmanager
     def stage(self, name: str):
@@ -70,6 +80,11 @@ class MemoryWatch:
 def run(customers: int, products: int, campaign_limit: int | None, home: Path) -> dict:
     os.environ["TAILOR_HOME"] = str(home)
     os.environ["TAILOR_LLM_MODEL"] = "fake"
+    with MemoryWatch() as watch:
+        return _run_stages(watch, customers, products, campaign_limit, home)
+
+
+def _run_stages(watch: MemoryWatch, customers: int, products: int, campaign_limit: int | None, home: Path) -> dict:
     from sqlalchemy import select
 
     from service.audiences import preview_audience
@@ -91,7 +106,6 @@ def run(customers: int, products: int, campaign_limit: int | None, home: Path) -
     from service.unsubscribe import unsubscribe
 
     home_settings.cache_clear()  # the models folder is read from TAILOR_HOME once per process
-    watch = MemoryWatch()
     with watch.stage("demo store (the input)"):
         store = generate_demo_store(seed=7, n_customers=customers, n_products=products)
         files = write_import_files(store, home / "files")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
@@ -13,9 +14,15 @@ def test_the_scale_benchmark_measures_every_stage(tailor_home, tmp_path, monkeyp
     from evals.scale.run import main
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")  # the benchmark sets both: restored after the test
+    threads_before = set(threading.enumerate())
     # the report's shape and wiring, whatever the size: a small shop takes every stage's path as 300 customers did
     # (the blend, the same churn model, every draft approved), for about half the CPU
     assert main(["--customers", "40", "--products", "15", "--campaign-limit", "5", "--out", str(tmp_path)]) == 0
+    # its memory sampler ends with the run: it read /proc every 50 ms for as long as the process that ran it lived
+    # (litellm's logging pool and tqdm's monitor, started by the process's first use, stay with the process; the
+    # job beat ends a beat after the last job it held)
+    left = [thread.name for thread in set(threading.enumerate()) - threads_before]
+    assert [name for name in left if name not in {"tqdm_monitor", "job-beats"} and "litellm-logging" not in name] == []
     report = json.loads((tmp_path / "scale-40-15-products-campaign-of-5.json").read_text())
     assert report["rows"]["customers"] == 40 and report["drafts"] == 5
     expected = {"import orders", "audience refresh", "recommender training", "scoring training", "campaign (fake LLM)",
