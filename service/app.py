@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as NoConnectionFree
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
@@ -259,7 +260,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
                 return session_ended_login(request, carried)
             return RedirectResponse(login_address(request), status_code=303)
         if isinstance(error, ReviewerChanged) and is_review_page(request) and (carried := await sent_form(request)):
-            return offered_to_reviewer_now(request, carried)  # to the reviewer signed in now, to send as theirs or not
+            # to the reviewer signed in now, to send as theirs or not
+            return await run_in_threadpool(offered_to_reviewer_now, request, carried)
         path = route_path(request.scope)
         said = type(error).__name__ if about_a_person(path) else str(error)
         log.info("request rejected", extra={"path": redacted(path), "status": error.status_code, "error": said})

@@ -122,6 +122,13 @@ def verify_session(session: Session, token: str) -> ReviewSession:
     return found
 
 
+def session_of_token(session: Session, token: str | None) -> ReviewSession | None:
+    """The stored review session ``token`` opened, ended or not (None when there is none, or no token)."""
+    if not token:
+        return None
+    return session.scalar(select(ReviewSession).where(ReviewSession.token_hash == _digest(token)))
+
+
 def close_session(session: Session, token: str | None) -> None:
     """End the session of this token, if there is one: its cookie no longer signs anyone in, even if kept."""
     if token:

@@ -16,7 +16,6 @@ from service.kept_unsubscribes import KeptUnsubscribes
 from service.pipeline.frames import CatalogCache
 from service.pipeline.model_store import MODEL_FILE, MODEL_KINDS, TRAINING, ModelStore, versions
 from service.pipeline.popularity_cache import PopularityCache
-from service.review.resend import KeptForms
 from service.settings import DbSettings, home_settings
 from service.tracking import EngagementRecorder
 
@@ -125,7 +124,6 @@ class AppState:
     kept_unsubscribes: KeptUnsubscribes  # writes the unsubscribes kept on disk while the database was busy
     catalog: CatalogCache = field(default_factory=CatalogCache)
     popularity: PopularityCache = field(default_factory=PopularityCache)  # the fallback lists' order
-    kept_forms: KeptForms = field(default_factory=KeptForms)  # forms carried through a login, to offer again
     revision_probe: RevisionProbe = field(init=False)  # /health's look at the database, bounded in time
     # How long the unsubscribe link and POST /events wait for another's lock on PostgreSQL (service.deps).
     recording_wait_seconds: float = field(init=False)

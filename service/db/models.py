@@ -689,6 +689,11 @@ class ReviewSession(Base):
     reviewer: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    # A form carried through the login into this session, or refused for coming from a page shown to another
+    # reviewer, kept for the page that offers it again (service.review.resend), and until when: here, any server of
+    # the shop that answers that page finds it.
+    kept_form: Mapped[str | None] = mapped_column(Text)
+    kept_form_until: Mapped[datetime | None] = mapped_column(DateTime)
     api_key: Mapped[ApiKey] = relationship()
 
 

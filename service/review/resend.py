@@ -14,23 +14,24 @@ in as themselves in another tab: service.deps.page_reviewer) is offered again on
 in now, saying so: it is kept for their session, and their name goes with it if they send it.
 
 The login leads on to that page by a redirect (GET /review/resend), so that neither Back to it nor a reload of it
-asks to send a form again; the form is kept for it in this process (KeptForms), by the review session it was
-carried into, for KEPT_SECONDS.
+asks to send a form again; the form is kept for it in the database, on the review session it was carried into
+(``keep_form``), for KEPT_SECONDS: whichever server of the shop answers the page finds it, and a restart loses none.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-import threading
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import Request
+from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
 
+from service.auth import session_of_token
+from service.clock import utcnow
 from service.db.models import Draft
 from service.paths import route_path
 from service.review import FORM_PAGE, PREFIX, REVIEWING_AS, isolated
@@ -188,33 +189,20 @@ def read_carried(value: str) -> CarriedForm | None:
 
 
 KEPT_SECONDS = 600  # how long the page offering a form again can be reloaded, or gone back to, after the login
-KEPT_MOST = 100  # forms kept at once (each at most CARRIED_MAX characters): the oldest goes first
 
 
-class KeptForms:
-    """The forms carried through a login, kept for the page that offers them again, by the review session they
-    were carried into (a hash of its token: only that browser's cookie finds one, so no link can offer a form the
-    person never sent). They are kept in memory, not in the database: a server restarted within KEPT_SECONDS, or a
-    second server behind a balancer that answers the page, has none, and the page leads to the campaigns."""
-
-    def __init__(self) -> None:
-        self._forms: dict[str, tuple[float, CarriedForm]] = {}
-        self._lock = threading.Lock()
-
-    def keep(self, token: str, form: CarriedForm) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._forms = {key: kept for key, kept in self._forms.items() if kept[0] > now}
-            while len(self._forms) >= KEPT_MOST:
-                del self._forms[next(iter(self._forms))]
-            self._forms[_hashed(token)] = (now + KEPT_SECONDS, form)
-
-    def kept(self, token: str | None) -> CarriedForm | None:
-        """The form carried into the session of ``token`` (a browser's cookie), while it is kept."""
-        with self._lock:
-            until, form = self._forms.get(_hashed(token or ""), (0.0, None))
-        return form if until > time.monotonic() else None
+def keep_form(session: Session, token: str, form: CarriedForm) -> None:
+    """Keep ``form`` for the page that offers it again, on the review session of ``token`` (only that browser's cookie
+    finds it, so no link can offer a form the person never sent), for KEPT_SECONDS; a later one replaces it. Kept in
+    the database: in a process's memory, a restart within KEPT_SECONDS, or a second server behind a balancer that
+    answered the page, had none, and the page led to the campaigns."""
+    if (found := session_of_token(session, token)) is not None:
+        found.kept_form, found.kept_form_until = form.as_field(), utcnow() + timedelta(seconds=KEPT_SECONDS)
 
 
-def _hashed(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def kept_form(session: Session, token: str | None) -> CarriedForm | None:
+    """The form kept for the review session of ``token`` (a browser's cookie), while it is kept and the session open."""
+    found, now = session_of_token(session, token), utcnow()
+    if found is None or found.kept_form is None or found.kept_form_until <= now or found.expires_at <= now:
+        return None
+    return read_carried(found.kept_form)  # checked as when the login page carried it

@@ -5,6 +5,7 @@ page saying so, and back to the draft."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from html import unescape
 from html.parser import HTMLParser
 
@@ -292,19 +293,54 @@ def test_a_form_offered_again_labels_its_product_lines_as_the_draft_s_page_does(
     assert labels == ["Subject", "Line for Sencha Green", "Product line 2"]  # a line past the products: numbered
 
 
-def test_a_form_carried_through_the_login_is_kept_for_its_session_alone_for_a_while(monkeypatch):
+def test_a_form_carried_through_the_login_is_kept_for_its_session_alone_for_a_while(engine, monkeypatch):
+    from service import auth
+    from service.clock import utcnow
+    from service.db.models import ApiKey
     from service.review import resend
 
-    now = [1000.0]
-    monkeypatch.setattr(resend.time, "monotonic", lambda: now[0])
-    kept, form = resend.KeptForms(), resend.CarriedForm("/review/drafts/1/approve", (("comment", "Fine"),))
-    kept.keep("ts_ann", form)
-    assert kept.kept("ts_ann") == form and kept.kept("ts_bob") is None and kept.kept(None) is None
-    now[0] += resend.KEPT_SECONDS
-    assert kept.kept("ts_ann") is None
-    for n in range(resend.KEPT_MOST + 1):  # the oldest goes first
-        kept.keep(f"ts_{n}", form)
-    assert kept.kept("ts_0") is None and kept.kept("ts_1") == kept.kept(f"ts_{resend.KEPT_MOST}") == form
+    now = [utcnow()]
+    monkeypatch.setattr(resend, "utcnow", lambda: now[0])
+    form = resend.CarriedForm("/review/drafts/1/approve", (("comment", "Fine"),))
+    with session_scope(engine) as session:
+        auth.create_key(session, "tests")
+        key = session.query(ApiKey).one()
+        ann, bob = auth.open_session(session, key, "Ann"), auth.open_session(session, key, "Bob")
+        resend.keep_form(session, ann, form)
+        resend.keep_form(session, "ts_of_no_session", form)  # kept for no one
+    with session_scope(engine) as session:
+        assert resend.kept_form(session, ann) == form and resend.kept_form(session, bob) is None
+        assert resend.kept_form(session, None) is None and resend.kept_form(session, "ts_of_no_session") is None
+        later = resend.CarriedForm("/review/drafts/2/reject", (("comment", "No"),))
+        resend.keep_form(session, ann, later)  # a later one replaces it
+        assert resend.kept_form(session, ann) == later
+    now[0] += timedelta(seconds=resend.KEPT_SECONDS)
+    with session_scope(engine) as session:
+        assert resend.kept_form(session, ann) is None
+        resend.keep_form(session, ann, form)
+        auth.close_session(session, ann)  # signed out: the form goes with the session
+        assert resend.kept_form(session, ann) is None
+
+
+def test_a_form_carried_through_a_login_on_one_server_is_offered_again_by_another(draft, api_key, client, engine):
+    """Kept in the memory of the process that took the login, the form was not there for a second server behind a
+    balancer (or the same one restarted) that answered the page offering it again: that page led to the campaigns."""
+    from service.app import create_app
+    from service.db.session import make_engine
+
+    page = f"/review/drafts/{draft['id']}"
+    browser, open_page = _signed_out_after_opening(client, api_key, page)
+    login = browser.post(f"{page}/approve", data=form_of(open_page, f"{page}/approve", comment="Fine by me"))
+    sent = form_of(login.text, "/review/login", api_key=api_key, reviewer="Ann")
+    assert browser.post("/review/login", data=sent, follow_redirects=False).status_code == 303
+    other_engine = make_engine(str(engine.url))
+    try:
+        with TestClient(create_app(other_engine), cookies=browser.cookies) as other_server:
+            again = other_server.get("/review/resend", follow_redirects=False)
+            assert again.status_code == 200, again.headers.get("location")
+            assert form_of(again.text, f"{page}/approve")["comment"] == "Fine by me"
+    finally:
+        other_engine.dispose()
 
 
 def test_an_approval_sent_after_the_session_ended_is_offered_again_with_its_comment(draft, api_key, client):

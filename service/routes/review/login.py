@@ -9,10 +9,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from service.auth import SESSION_HOURS, close_session, open_session, verify_key
 from service.db.models import Draft
-from service.deps import REVIEW_COOKIE, ApiKeyDep, SessionDep, StateDep, get_state
+from service.db.session import session_scope
+from service.deps import REVIEW_COOKIE, ApiKeyDep, SessionDep, get_state
 from service.errors import Unauthorized
 from service.review import PREFIX, REVIEWING_AS, SESSION_ENDED, address, after_login, templates
-from service.review.resend import CARRIED_MAX, CarriedForm, read_carried, target_named
+from service.review.resend import CARRIED_MAX, CarriedForm, keep_form, kept_form, read_carried, target_named
 from service.routes.review.campaign_pages import NOT_DONE_COOKIE, NOT_DONE_SECONDS, list_page, offered_again
 from service.routes.review.draft_pages import copy_locale
 from service.routes.review.redirects import to_page
@@ -68,14 +69,16 @@ def _login_form(request: Request, context: dict, status_code: int = 200) -> HTML
 def offered_to_reviewer_now(request: Request, carried: CarriedForm) -> RedirectResponse:
     """A form refused for coming from a page shown to another reviewer than the one signed in now (ReviewerChanged),
     kept for the page that offers it again (resend_page), by a redirect as after a login: to the person at the tab,
-    who reads there who is signed in, and sends it as them or leaves it."""
-    get_state(request).kept_forms.keep(request.cookies[REVIEW_COOKIE], carried)
+    who reads there who is signed in, and sends it as them or leaves it. It writes to the database: an async caller
+    runs it in a thread."""
+    with session_scope(get_state(request).engine) as session:
+        keep_form(session, request.cookies[REVIEW_COOKIE], carried)
     return to_page(request, RESEND_PAGE)
 
 
 @router.post("/login", response_model=None)
 def login(
-    request: Request, session: SessionDep, state: StateDep, api_key: Annotated[str, Form()],
+    request: Request, session: SessionDep, api_key: Annotated[str, Form()],
     reviewer: Annotated[str, Form(max_length=REVIEWER_MAX)] = "", next: Annotated[str, Form()] = "",
     carried: Annotated[str, Form(max_length=CARRIED_MAX)] = "",
 ) -> HTMLResponse | RedirectResponse:  # fmt: skip
@@ -112,7 +115,7 @@ def login(
         response.set_cookie(NOT_DONE_COOKIE, again, max_age=NOT_DONE_SECONDS, path=page, httponly=True,
                             samesite="strict", secure=secure)  # fmt: skip
     elif form is not None:  # on to a page of its own, by a redirect: Back to it, or a reload, sends nothing again
-        state.kept_forms.keep(token, form)
+        keep_form(session, token, form)
         response = to_page(request, RESEND_PAGE)
     response.set_cookie(
         REVIEW_COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True, samesite="strict", secure=secure
@@ -129,13 +132,11 @@ def _over_https(request: Request) -> bool:
 
 
 @router.get("/resend", response_model=None)
-def resend_page(
-    request: Request, session: SessionDep, state: StateDep, _key: ApiKeyDep
-) -> HTMLResponse | RedirectResponse:
+def resend_page(request: Request, session: SessionDep, _key: ApiKeyDep) -> HTMLResponse | RedirectResponse:
     """The form the login carried into this session, or one refused for coming from a page shown to another reviewer
     (offered_to_reviewer_now: the page says so), to be checked and sent again (service.review.resend), while it is
     kept; else the campaigns. "Leave it" leads to the page it was sent from, in the list it was opened from."""
-    form = state.kept_forms.kept(request.cookies.get(REVIEW_COOKIE))
+    form = kept_form(session, request.cookies.get(REVIEW_COOKIE))
     if form is None:
         return to_page(request, PREFIX)
     draft = session.get(Draft, form.draft_id) if form.draft_id is not None else None
