@@ -66,6 +66,24 @@ def test_a_draft_s_form_from_a_tab_showing_another_reviewer_is_refused_and_offer
     assert client.get(f"/drafts/{draft['id']}").json()["reviews"][-1]["reviewer"] == "Bob"
 
 
+def test_a_refused_form_the_database_cannot_keep_now_is_answered_busy(client, api_key, draft, monkeypatch):
+    """Keeping the form for the page that offers it again writes to the database (it was kept in the server's memory):
+    one busy then (here: made to refuse) answers busy, to be sent again in a moment, as any write does, nothing done."""
+    from sqlalchemy.exc import OperationalError
+
+    from service.routes.review import login
+
+    def refused_by_the_database(*_args) -> None:
+        raise OperationalError("UPDATE review_sessions", {}, Exception("database is locked"))
+
+    page = f"/review/drafts/{draft['id']}"
+    browser, anns_tab = _tab_of_ann_then_bob(client, api_key, page)
+    monkeypatch.setattr(login, "keep_form", refused_by_the_database)
+    refused = browser.post(f"{page}/reject", data=form_of(anns_tab, f"{page}/reject", comment="Ann's"))
+    assert refused.status_code == 503 and refused.headers["Retry-After"]
+    assert client.get(f"/drafts/{draft['id']}").json()["status"] == "pending"
+
+
 def test_a_form_from_a_tab_showing_the_reviewer_signed_in_again_is_done(client, api_key, draft):
     """The rule is the name: Ann signed out and in again as herself in another tab, and her tab's form is hers."""
     page = f"/review/drafts/{draft['id']}"
