@@ -25,8 +25,7 @@ def test_the_focus_goes_to_what_an_action_did_once_its_page_loads(
     left at the page's start had a keyboard user Tab through the header again after each approval or rejection."""
     from playwright.sync_api import expect
 
-    page = _logged_in(browser, live_server, api_key, landing="/review")
-    page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+    page = _logged_in(browser, live_server, api_key, landing=f"/review/campaigns/{shop_with_fake_campaign}")
     page.locator("#drafts tr[data-draft-id] a").first.focus()
     page.keyboard.press("Enter")
     page.locator("#reject-form input[name=comment]").focus()
@@ -68,8 +67,7 @@ def test_a_length_outside_what_the_check_passes_is_said_in_words_not_by_colour_a
     person who does not see red, or hears the hint read as the field's description, was not told."""
     from playwright.sync_api import expect
 
-    page = _logged_in(browser, live_server, api_key, landing="/review")
-    page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+    page = _logged_in(browser, live_server, api_key, landing=f"/review/campaigns/{shop_with_fake_campaign}")
     page.goto(live_server + page.locator("#drafts tr[data-draft-id] a").first.get_attribute("href"))
     subject = page.locator(".card.selected input[name=subject]")
     hint = page.locator("#" + subject.get_attribute("aria-describedby"))
@@ -218,8 +216,8 @@ def test_what_a_download_or_a_variant_s_copy_is_is_said_in_words_not_in_a_title_
     from tests.service.test_review_page_audit import _flagged_draft
 
     phone = browser.new_context(viewport={"width": 360, "height": 740}, has_touch=True, is_mobile=True)
-    page = _logged_in(phone, live_server, api_key, landing="/review")
-    page.goto(f"{live_server}/review/campaigns/{approved_campaign(client, engine, 2, 'dl')}")
+    campaign_id = approved_campaign(client, engine, 2, "dl")
+    page = _logged_in(phone, live_server, api_key, landing=f"/review/campaigns/{campaign_id}")
     for link, words in (
         ("#export-approved", "one JSON line per customer and variant, for an email service provider"),
         ("#export-selected", "one JSON line per customer, the variant chosen: for a sender that mails every line"),

@@ -63,9 +63,14 @@ def _answer_next_dialog(page, asked: list[str], accept: bool) -> None:
 
 def _logged_in(browser, live_server: str, api_key: str, landing: str | None = None):
     """A page logged in to the review page, in ``browser`` (or a context of its, whose tabs share the login); with
-    ``landing``, once the login has led on to that page of the server."""
+    ``landing`` (a path), once the login has led on to that page of the server, as the login a page asked for
+    without a session leads on to it (``?next=``): logging in and then opening the page loaded the campaigns' list
+    in between, for nothing."""
+    from urllib.parse import urlencode
+
     page = browser.new_page()
-    page.goto(f"{live_server}/review/login")
+    asked_for = f"?{urlencode({'next': landing})}" if landing not in (None, "/review") else ""  # /review: the default
+    page.goto(f"{live_server}/review/login{asked_for}")
     page.fill("#reviewer", "Ola Copywriter")
     page.fill("#api_key", api_key)
     page.click("button[type=submit]")
@@ -128,8 +133,7 @@ def test_the_page_holds_edits_and_approvals_to_the_apis_rules(shop_with_fake_cam
     from playwright.sync_api import expect
 
     shouty = "70% off everything, today only!!! FREE shipping"
-    page = _logged_in(browser, live_server, api_key)
-    page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+    page = _logged_in(browser, live_server, api_key, landing=f"/review/campaigns/{shop_with_fake_campaign}")
     rows = page.locator("#drafts tr[data-draft-id]")
     first_url = live_server + rows.nth(0).locator("a").get_attribute("href")
     second_url = live_server + rows.nth(1).locator("a").get_attribute("href")
@@ -163,8 +167,8 @@ def test_the_page_holds_edits_and_approvals_to_the_apis_rules(shop_with_fake_cam
     expect(page.locator("#error")).to_contain_text("Comment: say why variant")
     expect(page.locator("#approve-form input[name=comment]")).to_have_attribute("aria-invalid", "true")
     assert page.locator("#override input[name=override_checks]").get_attribute("aria-invalid") is None
-    old_tab = _logged_in(browser, live_server, api_key)  # refused for another reason: the box is not at fault
-    old_tab.goto(first_url)
+    # refused for another reason: the box is not at fault
+    old_tab = _logged_in(browser, live_server, api_key, landing=first_url.removeprefix(live_server))
     page.locator(".card.selected input[name=preheader]").fill("A preheader edited meanwhile")
     page.locator(".card.selected button[name=save]").click()
     old_tab.check("#override input[name=override_checks]")
@@ -179,8 +183,7 @@ def test_the_page_holds_edits_and_approvals_to_the_apis_rules(shop_with_fake_cam
     expect(page.locator("text=overriding failed checks facts from the data")).to_be_visible()
     expect(page.locator("text=legal cleared the 70% claim")).to_be_visible()
 
-    stale = _logged_in(browser, live_server, api_key)
-    stale.goto(second_url)
+    stale = _logged_in(browser, live_server, api_key, landing=second_url.removeprefix(live_server))
     page.goto(second_url)
     page.fill("form[action$='/reject'] input[name=comment]", "not this week")
     page.click("#reject")
@@ -203,8 +206,7 @@ def test_the_page_holds_edits_and_approvals_to_the_apis_rules(shop_with_fake_cam
 def test_approving_every_pending_draft_asks_first(shop_with_fake_campaign, live_server, api_key, browser):
     from playwright.sync_api import expect
 
-    page = _logged_in(browser, live_server, api_key)
-    page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+    page = _logged_in(browser, live_server, api_key, landing=f"/review/campaigns/{shop_with_fake_campaign}")
     pending = page.locator("#drafts .badge.pending").count()
     assert pending
     asked = []
@@ -274,8 +276,7 @@ def test_the_pages_fit_a_phone_screen(shop_with_fake_campaign, live_server, api_
     """On a phone the page was laid out 980 px wide (no viewport), and the draft page's two columns pushed the
     preview off the screen."""
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, device_scale_factor=3)
-    page = _logged_in(phone, live_server, api_key)
-    page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+    page = _logged_in(phone, live_server, api_key, landing=f"/review/campaigns/{shop_with_fake_campaign}")
     pages = [page.url, f"{live_server}/review"]
     draft = page.locator("#drafts a[href^='/review/drafts/']").first.get_attribute("href")
     pages.append(f"{live_server}{draft}")
@@ -293,8 +294,7 @@ def test_an_edit_not_saved_is_not_lost_without_a_word(shop_with_fake_campaign, l
     page stood at the form's address, which a bookmark or Back opened as a 405 page."""
     from playwright.sync_api import expect
 
-    page = _logged_in(browser, live_server, api_key)
-    page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+    page = _logged_in(browser, live_server, api_key, landing=f"/review/campaigns/{shop_with_fake_campaign}")
     draft_url = live_server + page.locator("#drafts tr[data-draft-id] a").first.get_attribute("href")
     page.goto(draft_url)
     status = page.locator("#status").inner_text()
@@ -322,8 +322,7 @@ def test_saving_one_variant_asks_before_losing_an_edit_typed_in_another(
     forms held)."""
     from playwright.sync_api import expect
 
-    page = _logged_in(browser, live_server, api_key)
-    page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+    page = _logged_in(browser, live_server, api_key, landing=f"/review/campaigns/{shop_with_fake_campaign}")
     page.goto(live_server + page.locator("#drafts tr[data-draft-id] a").first.get_attribute("href"))
     first, second = page.locator("form[action$='/edit']").nth(0), page.locator("form[action$='/edit']").nth(1)
     first_label, second_label = (page.locator("[data-variant-id] h2").nth(i).inner_text().split()[1] for i in (0, 1))
@@ -498,8 +497,7 @@ def test_a_search_or_a_filter_of_drafts_is_said_in_the_page_title(
     so only in a paragraph further down."""
     from playwright.sync_api import expect
 
-    page = _logged_in(browser, live_server, api_key)
-    page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+    page = _logged_in(browser, live_server, api_key, landing=f"/review/campaigns/{shop_with_fake_campaign}")
     name = page.title().removesuffix(" · Tailor")  # the campaign's whole list: its name alone
     page.locator("#find-customer input[name=customer]").focus()
     page.keyboard.type("Nobody")
@@ -524,8 +522,7 @@ def test_what_was_typed_before_a_conflict_is_grouped_and_named_as_the_form_names
     from playwright.sync_api import expect
 
     context = browser.new_context()
-    mine = _logged_in(context, live_server, api_key)
-    mine.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+    mine = _logged_in(context, live_server, api_key, landing=f"/review/campaigns/{shop_with_fake_campaign}")
     draft_url = live_server + mine.locator("#drafts tr[data-draft-id] a").first.get_attribute("href")
     mine.goto(draft_url)
     form = mine.locator(".card.selected form")
@@ -554,8 +551,7 @@ def test_the_draft_search_says_what_it_finds_by_in_words_that_can_be_read(
     placeholder, drawn in Chromium's grey at about 2.3:1 against white, and gone once anything was typed."""
     from playwright.sync_api import expect
 
-    page = _logged_in(browser, live_server, api_key)
-    page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+    page = _logged_in(browser, live_server, api_key, landing=f"/review/campaigns/{shop_with_fake_campaign}")
     search = page.get_by_role("searchbox", name=re.compile("id, email or first name"))
     search.fill("Sab")
     hint = page.locator("#find-customer label")
@@ -575,8 +571,7 @@ def test_the_draft_page_never_scrolls_sideways_around_its_breakpoint(
     began at 820 px: at 821, 822 and 823 px the page scrolled sideways by 3, 2 and 1 px. The page is loaded once and
     resized to each width: its layout is its style sheet's alone, which the browser applies again at every size (no
     script of the page reads its width), and loading it anew at each of the 51 widths took half a minute."""
-    page = _logged_in(browser, live_server, api_key)
-    page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+    page = _logged_in(browser, live_server, api_key, landing=f"/review/campaigns/{shop_with_fake_campaign}")
     page.goto(live_server + page.locator("#drafts tr[data-draft-id] a").first.get_attribute("href"))
     scrolled = {}
     for width in [*range(810, 860), 1024]:
@@ -595,8 +590,7 @@ def test_a_screen_reader_finds_the_drafts_by_heading_each_row_by_its_customer_an
     a variant's heading was read "Variant B preview variant B", its preview link inside it."""
     from playwright.sync_api import expect
 
-    page = _logged_in(browser, live_server, api_key)
-    page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+    page = _logged_in(browser, live_server, api_key, landing=f"/review/campaigns/{shop_with_fake_campaign}")
     expect(page.get_by_role("heading", name="Drafts", level=2)).to_have_count(1)
     table = page.get_by_role("region", name="Drafts").get_by_role("table")
     rows = table.get_by_role("row").filter(has=page.get_by_role("rowheader"))
@@ -644,8 +638,7 @@ def test_a_link_clicked_in_the_preview_opens_its_page_in_a_tab_of_its_own(
     policy refused to frame: the preview turned into the browser's error picture until the page was reloaded."""
     from playwright.sync_api import expect
 
-    page = _logged_in(browser, live_server, api_key)
-    page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+    page = _logged_in(browser, live_server, api_key, landing=f"/review/campaigns/{shop_with_fake_campaign}")
     page.locator("#drafts tr[data-draft-id] a").first.click()
     preview = page.frame_locator("iframe.preview")
     link = preview.locator("a[href^='http']").first
@@ -664,8 +657,7 @@ def test_a_long_unbroken_subject_wraps_on_a_reviewed_draft(shop_with_fake_campai
     from playwright.sync_api import expect
 
     unbroken = "#" + "tea" * 60  # 181 characters, within the subject's 200
-    page = _logged_in(browser, live_server, api_key)
-    page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+    page = _logged_in(browser, live_server, api_key, landing=f"/review/campaigns/{shop_with_fake_campaign}")
     page.locator("#drafts tr[data-draft-id] a").first.click()
     page.locator(".card.selected input[name=subject]").fill(unbroken)
     page.locator(".card.selected input[name=preheader]").fill(unbroken)
@@ -691,8 +683,7 @@ def test_an_edit_refused_for_its_values_is_still_not_saved_to_the_page(
     the field."""
     from playwright.sync_api import expect
 
-    page = _logged_in(browser, live_server, api_key)
-    page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+    page = _logged_in(browser, live_server, api_key, landing=f"/review/campaigns/{shop_with_fake_campaign}")
     page.locator("#drafts tr[data-draft-id] a").first.click()
     status = page.locator("#status").inner_text()
     page.locator(".card.selected input[name=subject]").fill("A better subject")
@@ -726,8 +717,7 @@ def test_a_suggested_version_is_asked_for_read_beside_the_copy_and_saved_as_an_e
 
     from tests.service.conftest import use_an_unreachable_model
 
-    page = _logged_in(browser, live_server, api_key)
-    page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+    page = _logged_in(browser, live_server, api_key, landing=f"/review/campaigns/{shop_with_fake_campaign}")
     page.goto(live_server + page.locator("#drafts tr[data-draft-id] a").first.get_attribute("href"))
     chosen = page.locator(".card.selected")
     label = chosen.locator("h2").inner_text().split()[1]
@@ -788,8 +778,7 @@ def test_a_copywriter_sorts_the_drafts_and_keeps_the_order_through_a_filter_and_
         by_opens = [str(d.id) for d in list_drafts(session, campaign_id, sort="p_open")]
         pending_by_opens = [str(d.id) for d in list_drafts(session, campaign_id, "pending", sort="p_open")]
 
-    page = _logged_in(browser, live_server, api_key)
-    page.goto(f"{live_server}/review/campaigns/{campaign_id}")
+    page = _logged_in(browser, live_server, api_key, landing=f"/review/campaigns/{campaign_id}")
     rows = page.locator("#drafts tr[data-draft-id]")
     page.get_by_label("order").select_option(label="predicted opens, highest first")
     page.locator("#sort-drafts").get_by_role("button", name="Sort").click()
