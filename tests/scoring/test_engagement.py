@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -344,8 +346,8 @@ def test_assessing_gives_the_predictions_and_reasons_from_one_transform_per_link
     assert sorted(transforms) == sorted(fitted_engagement.links)
 
 
-def test_a_link_fitted_again_forgets_the_feature_names_of_its_former_pipeline(sends):
-    model = EngagementModel().fit(sends)
+def test_a_link_fitted_again_forgets_the_feature_names_of_its_former_pipeline(fitted_engagement, sends):
+    model = copy.deepcopy(fitted_engagement)  # the session's model, fitted on these sends: its link is fitted again
     link, design = model.links["open"], model._design(_variants(sends))
     before = link.feature_names()
     fewer = design.drop(columns=["weekday"])
