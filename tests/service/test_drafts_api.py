@@ -4,7 +4,7 @@ have), and flags that say which checks an edited variant fails."""
 from __future__ import annotations
 
 from generation.guardrails import check_label
-from tests.service.conftest import generated_campaign, trained_shop
+from tests.service.conftest import generated_campaign, trained_shop, trained_shop_with_campaign
 
 SHOUTY = "70% off everything, today only!!! FREE shipping"  # no such offer in the data, and spam's hallmarks
 
@@ -26,10 +26,9 @@ def test_listing_drafts_names_a_missing_campaign_and_a_misspelt_status(client):
 
 def _chosen_variant_of_a_new_draft(client, demo_files, monkeypatch) -> tuple[int, dict, dict, str]:
     """A new campaign of a trained shop (fake model), its first draft, that draft's chosen variant and the
-    variant's edit URL."""
+    variant's edit URL: the shop and campaign generated once and copied into each later test's database."""
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=2)
+    campaign_id = trained_shop_with_campaign(client, demo_files, max_customers=2)
     draft = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
     variant = next(v for v in draft["variants"] if v["id"] == draft["selected_variant_id"])
     url = f"/drafts/{draft['id']}/variants/{variant['id']}"
@@ -99,8 +98,7 @@ def test_the_pending_drafts_of_a_campaign_are_approved_at_once_and_the_flagged_s
     from service.db.session import session_scope
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=6)
+    campaign_id = trained_shop_with_campaign(client, demo_files, max_customers=6)
     drafts = client.get(f"/campaigns/{campaign_id}/drafts", params={"limit": 10}).json()
     held = drafts[0]["id"]  # a draft a person must look at
     with session_scope(engine) as session:
@@ -154,8 +152,7 @@ def test_approving_the_pending_drafts_at_once_leaves_one_the_catalog_no_longer_a
     from service.db.session import session_scope
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=6)
+    campaign_id = trained_shop_with_campaign(client, demo_files, max_customers=6)
     pending = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "pending"}).json()
     assert len(pending) >= 2
     stale, shown = pending[0]["id"], pending[0]["recommendations"][0]
@@ -182,8 +179,7 @@ def pending_draft_whose_first_product_costs_more_now(client, demo_files, engine,
     from service.db.session import session_scope
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=3)
+    campaign_id = trained_shop_with_campaign(client, demo_files, max_customers=3)
     draft = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "pending"}).json()[0]
     shown = draft["recommendations"][0]
     with session_scope(engine) as session:
@@ -222,8 +218,7 @@ def test_a_campaign_that_sent_nothing_is_deleted_with_its_drafts(client, demo_fi
     from service.db.session import session_scope
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=3)
+    campaign_id = trained_shop_with_campaign(client, demo_files, max_customers=3)
     draft = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
     client.post(f"/drafts/{draft['id']}/reject", json={"comment": "not this one"})
     kept_id = generated_campaign(client, max_customers=2)
