@@ -298,7 +298,8 @@ def test_next_to_review_answers_as_the_whole_list_read_in_order_does_on_either_d
     with session_scope(any_engine) as session:
         campaign_id = _campaign_of_ties(session)
     with session_scope(any_engine) as session:
-        drafts = [draft_out(d).model_dump() for d in list_drafts(session, campaign_id)]
+        every_draft = list_drafts(session, campaign_id)  # held: session.get finds each one here, not by a query
+        drafts = [draft_out(d).model_dump() for d in every_draft]
         for sort in SORTS:
             everything = [d.id for d in list_drafts(session, campaign_id, sort=sort)]
             for status in (None, "pending", "flagged", "approved"):
