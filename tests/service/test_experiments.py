@@ -551,12 +551,15 @@ def test_a_customer_held_out_by_one_experiment_is_not_mailed_by_another_campaign
         )
     second = client.post("/campaigns", json={"name": "next", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
     with session_scope(engine) as session:
-        for customer in session.scalars(select(Customer).where(Customer.external_id.like("w%"))):
-            variant = Variant(label="A", subject="Next campaign", html="<p>x</p>", text="x")
-            draft = Draft(campaign_id=second, customer=customer, status="approved", variants=[variant])
-            session.add(draft)
-            session.flush()
-            draft.selected_variant_id = variant.id
+        written = [
+            Draft(campaign_id=second, customer=customer, status="approved",
+                  variants=[Variant(label="A", subject="Next campaign", html="<p>x</p>", text="x")])
+            for customer in session.scalars(select(Customer).where(Customer.external_id.like("w%")))
+        ]  # fmt: skip
+        session.add_all(written)
+        session.flush()  # one flush for them all, as pending_campaign's
+        for draft in written:
+            draft.selected_variant_id = draft.variants[0].id
     mailed_before = len(messages)
     result = send(client, second)
     assert result["sent"] == 40 - len(held) and result["deferred"] == len(held)
