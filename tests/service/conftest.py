@@ -89,7 +89,7 @@ def trained_shop(client, demo_files) -> None:
     def through_the_api() -> None:
         for kind in ("customers", "products", "orders", "sends"):
             assert upload(client, kind, demo_files[kind]).status_code == 200
-        train = wait_for_job(client, client.post("/train").json()["job_id"])
+        train = ended_job(client, client.post("/train").json()["job_id"])
         assert train["status"] == "succeeded", train["error"]
 
     _trained_once(client.app.state.tailor.engine, "api", demo_files, through_the_api)
@@ -219,7 +219,7 @@ def generated_campaign(client, **body) -> int:
     """Create a campaign (hearth brand, cross-sell unless ``body`` says otherwise), generate it, return its id."""
     body = {"name": "Test campaign", "brand": "hearth", "campaign_type": "cross_sell", **body}
     campaign_id = client.post("/campaigns", json=body).json()["id"]
-    job = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/generate").json()["job_id"])
+    job = ended_job(client, client.post(f"/campaigns/{campaign_id}/generate").json()["job_id"])
     assert job["status"] == "succeeded", job["error"]
     return campaign_id
 
