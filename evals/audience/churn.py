@@ -9,6 +9,7 @@ Small shops: random samples of customers (all their orders), profiled as if they
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,16 @@ TARGET_ECE = 0.03
 
 
 def load_orders() -> pd.DataFrame:
+    """Online Retail's order lines (both years), validated: a copy of those of the first call in the process with
+    the same data folder (the eval's tests run it three times; validating the 790,000 lines again took 0.45 s)."""
+    from evals.datasets import data_root
+
+    return _validated_orders(str(data_root())).copy()
+
+
+@lru_cache(maxsize=1)
+def _validated_orders(root: str) -> pd.DataFrame:
+    """``load_orders``' lines, made once a data folder (``root``, the cache's key)."""
     from evals.datasets import online_retail
 
     lines = online_retail(years="both")
