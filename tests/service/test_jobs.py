@@ -221,8 +221,9 @@ def test_a_restarted_server_fails_the_jobs_of_a_process_that_died(engine, api_ke
     monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", 0.2)
     monkeypatch.setenv("TAILOR_JOBS_SWEEP_SECONDS", "0")
     died = forked_cli.run(
-        [sys.executable, "-c", CRASHING_PROCESS, str(engine.url)], capture_output=True, text=True, check=True
-    ).stdout.strip()
+        [sys.executable, "-c", CRASHING_PROCESS, str(engine.url)], capture_output=True, text=True, check=True,
+        tailor_imported=True,  # it replaces nothing before importing Tailor's modules
+    ).stdout.strip()  # fmt: skip
     go = threading.Event()
     runner = ThreadJobRunner(engine)  # this test's own process: still alive
     alive = runner.submit("train", lambda progress: {"waited": go.wait(30)})
@@ -786,7 +787,7 @@ def test_a_stopped_server_stops_its_jobs_within_a_grace_period_failing_them_as_i
     port = free_port()
     server = forked_cli.popen(
         [sys.executable, "-c", SERVING_A_LONG_JOB, str(engine.url), work, str(port)],
-        stdout=subprocess.PIPE, text=True, env=environment,
+        stdout=subprocess.PIPE, text=True, env=environment, tailor_imported=True,  # it replaces nothing of Tailor's
     )  # fmt: skip
     try:
         running, queued = server.stdout.readline().split()

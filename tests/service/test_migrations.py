@@ -423,6 +423,7 @@ def _migrate_together(url: str, processes: int = 3) -> list:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            tailor_imported=True,  # it replaces nothing before importing Tailor's modules
         )  # fmt: skip
         for _ in range(processes)
     ]
