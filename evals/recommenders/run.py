@@ -20,7 +20,6 @@ from evals.datasets import exit_status
 from evals.recommenders import data, protocols
 from evals.recommenders.evaluate import evaluate
 from evals.recommenders.metrics import KS
-from evals.recommenders.tuning import TUNABLE, tune
 from evals.report import add_out_option, finish, number_of, say
 from evals.thresholds import broken, limits
 
@@ -106,11 +105,13 @@ def lineup(dataset: str, quick: bool, only: str | None) -> dict[str, tuple[str, 
 
 def run(dataset: str, protocol: str, quick: bool = False, only: str | None = None, trials: int = 0) -> dict:
     """Evaluate the lineup and return the report (a plain, JSON-ready dict)."""
-    # the model the other quick evals (new arrivals, exposure) fit again on the same split: its fit is shared with them
-    from evals.recommenders.exposure import MODEL as CAMPAIGN_MODEL
-
     models = lineup(dataset, quick, only)
     interactions, products = data.load(dataset, quick=quick)  # a missing file: the one line exit_status prints
+    # the model the other quick evals (new arrivals, exposure) fit again on the same split: its fit is shared with
+    # them. Imported after the data is read: the campaigns' rules bring scikit-learn, ~2 CPU-s a `python -m` run
+    # without its data paid before its one line
+    from evals.recommenders.exposure import MODEL as CAMPAIGN_MODEL
+
     split = protocols.PROTOCOLS[protocol](interactions)
     sizes = f"{len(split.train):,} training rows, {len(split.relevant):,} test customers"
     say(f"{dataset}{' (quick)' if quick else ''}: {sizes}")
@@ -123,6 +124,8 @@ def run(dataset: str, protocol: str, quick: bool = False, only: str | None = Non
         results[label]["baseline"] = label in BASELINES or label.startswith("implicit_")
         measured = results[label]
         say(f"{at} done: R@10 new {measured['new']['recall@10']:.4f}, fit {measured['fit_seconds']:.1f} s")
+    if trials:  # Optuna is imported only by a run that tunes
+        from evals.recommenders.tuning import TUNABLE, tune
     for name in sorted({spec[0] for spec in models.values()} & set(TUNABLE)) if trials else []:
         started = time.perf_counter()
         # the lineup's own parameters for the model (the quick run's) hold while the rest are searched
