@@ -317,27 +317,34 @@ def test_purchase_lines_read_by_keys_are_those_read_joined(any_engine, demo_file
     assert empty.dtypes.to_dict() == reference.dtypes.to_dict() and empty.empty
 
 
-@pytest.mark.skipif(not available(ONLINE_RETAIL), reason="Online Retail (../shared/data) is absent")
-@pytest.mark.parametrize("column", ["order_id", "product_id"])
-def test_an_online_retail_line_without_its_invoice_or_stock_code_is_refused_by_the_import_and_the_audience_alike(
-    engine, tmp_path, column
-):
-    """Real lines of 50 customers of the UCI shop with one line's InvoiceNo, or every postage line's StockCode,
-    blanked: `tailor import orders` refused the file by its first such line, while `tailor audience --orders` took
-    it. A line of no invoice was left out of its customer's frequency and monetary value (9 orders at 357.74 where
-    the file holds 10 at 323.75), though BG/NBD's purchase days kept its spend; lines of no product were left out
-    of their customers' distinct products and the products' come-back rates. The file as it was, both take."""
+@pytest.fixture(scope="module")
+def online_retail_orders() -> pd.DataFrame:
+    """The order lines of Online Retail's first 50 customers, as an orders file holds them, read once for the cases
+    of the test below (each changes a copy of its own)."""
     raw = pd.read_parquet(data_path(ONLINE_RETAIL))
     raw = raw[raw.CustomerID.notna() & (raw.Quantity > 0) & (raw.UnitPrice > 0) & ~raw.InvoiceNo.str.startswith("C")]
     customers = raw.CustomerID.astype(int).astype(str)
     raw = raw[customers.isin(customers.drop_duplicates().head(50))]
-    orders = pd.DataFrame(
+    return pd.DataFrame(
         {
             "order_id": raw.InvoiceNo, "customer_id": raw.CustomerID.astype(int).astype(str),
             "product_id": raw.StockCode, "quantity": raw.Quantity, "amount": (raw.Quantity * raw.UnitPrice).round(2),
             "timestamp": pd.to_datetime(raw.InvoiceDate).dt.strftime("%Y-%m-%d %H:%M"),
         }
     ).drop_duplicates(["order_id", "product_id"]).reset_index(drop=True)  # fmt: skip
+
+
+@pytest.mark.skipif(not available(ONLINE_RETAIL), reason="Online Retail (../shared/data) is absent")
+@pytest.mark.parametrize("column", ["order_id", "product_id"])
+def test_an_online_retail_line_without_its_invoice_or_stock_code_is_refused_by_the_import_and_the_audience_alike(
+    engine, tmp_path, column, online_retail_orders
+):
+    """Real lines of 50 customers of the UCI shop with one line's InvoiceNo, or every postage line's StockCode,
+    blanked: `tailor import orders` refused the file by its first such line, while `tailor audience --orders` took
+    it. A line of no invoice was left out of its customer's frequency and monetary value (9 orders at 357.74 where
+    the file holds 10 at 323.75), though BG/NBD's purchase days kept its spend; lines of no product were left out
+    of their customers' distinct products and the products' come-back rates. The file as it was, both take."""
+    orders = online_retail_orders.copy()
     alone = orders.groupby("order_id")["product_id"].transform("size") == 1  # an invoice of one line
     blanks = np.flatnonzero(alone)[:1] if column == "order_id" else np.flatnonzero(orders.product_id == "POST")
     assert len(blanks) == 1 or len(blanks) > 10  # an invoice; the postage lines, of many invoices
