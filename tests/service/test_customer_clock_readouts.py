@@ -4,7 +4,9 @@ customers live in several zones says so rather than give one time of the shop's 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -55,6 +57,10 @@ def test_the_campaign_page_says_each_drafts_send_time_on_its_customers_clock(cli
     assert "sends Fri 09:00 America/New_York" in page and "sends Fri 09:00 Asia/Kathmandu" in page
     assert page.count("sends Fri 09:00 CET") == 2  # a customer in the shop's zone, and one on its clock
     assert "sends Fri 15:00 CET" not in page and "sends Fri 04:15 CET" not in page
+    # what "sends" means is words under the list, not a tooltip a touch screen never shows
+    key = re.search(r'<p[^>]* id="draft-times-key"[^>]*>(.*?)</p>', page, re.S)
+    assert key is not None and "sends: the customer's best send hour" in unescape(key[1])
+    assert "tried again" not in key[1] and 'title="the customer' not in page
     assert (
         "scheduled at each customer's best hour on their own clock from Fri 08 Jan 01:00 CET; its customers live in "
         "3 time zones (America/New_York, Asia/Kathmandu, Europe/Berlin)"
