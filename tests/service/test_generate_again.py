@@ -11,18 +11,27 @@ from sqlalchemy import select
 
 from service.db.models import Draft
 from service.db.session import session_scope
-from tests.service.conftest import generated_campaign, trained_in_process, trained_shop, upload, wait_for_job
+from tests.service.conftest import (
+    generated_campaign,
+    trained_in_process,
+    trained_shop,
+    trained_shop_with_campaign,
+    upload,
+    wait_for_job,
+)
+
+
+def test_a_campaign_is_not_generated_before_a_recommender_is_trained(client):
+    assert client.post("/campaigns", json={"name": "x", "brand": "hearth", "campaign_type": "vip"}).status_code == 201
+    untrained = client.post("/campaigns/1/generate")
+    assert untrained.status_code == 409 and "No recommender model is trained yet" in untrained.json()["message"]
 
 
 def test_generating_again_keeps_edited_drafts_and_refuses_a_second_job_meanwhile(
     client, engine, demo_files, monkeypatch
 ):
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    assert client.post("/campaigns", json={"name": "x", "brand": "hearth", "campaign_type": "vip"}).status_code == 201
-    untrained = client.post("/campaigns/1/generate")
-    assert untrained.status_code == 409 and "No recommender model is trained yet" in untrained.json()["message"]
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=2)
+    campaign_id = trained_shop_with_campaign(client, demo_files, max_customers=2)
     edited, untouched = client.get(f"/campaigns/{campaign_id}/drafts").json()
     variant_id = edited["selected_variant_id"]
     patch = {"subject": "Picked by hand for you", "reviewer": "copy"}
@@ -58,8 +67,7 @@ def test_a_replaced_drafts_id_names_the_draft_written_in_its_place(client, demo_
     """An API client holding the id of a draft deleted when its campaign was generated again is told which draft
     is the customer's now (and, once the customer has left the audience, that none is); the review page links it."""
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=2)
+    campaign_id = trained_shop_with_campaign(client, demo_files, max_customers=2)
     first, second = client.get(f"/campaigns/{campaign_id}/drafts").json()
     for _ in range(2):  # a draft replaced twice still leads to the customer's latest
         job = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/generate").json()["job_id"])
@@ -162,8 +170,7 @@ def test_a_campaign_whose_draft_the_due_check_is_mailing_is_not_generated(client
     from service.state import model_store
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=2)
+    campaign_id = trained_shop_with_campaign(client, demo_files, max_customers=2)
     first = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
     with session_scope(engine) as session:
         mailing = session.get(Draft, first["id"])  # handed to the mail server by this server's due-check
