@@ -34,8 +34,7 @@ def segment_of(r_score: pd.Series, f_score: pd.Series, frequency: pd.Series) -> 
 
 def segments_on(purchases: pd.DataFrame, day: pd.Timestamp, customer_ids: pd.Index) -> pd.Series:
     """The segment of each customer in ``customer_ids`` from their purchases before ``day``."""
-    before = purchases[purchases["timestamp"] < day]
-    per_customer = before.groupby("customer_id").agg(last=("timestamp", "max"), frequency=("order_id", "nunique"))
+    per_customer = _last_and_frequency(purchases[purchases["timestamp"] < day])
     per_customer = per_customer[per_customer.index.isin(customer_ids)]
     segments = pd.Series("new", index=customer_ids, dtype=object)
     if per_customer.empty:
@@ -45,3 +44,24 @@ def segments_on(purchases: pd.DataFrame, day: pd.Timestamp, customer_ids: pd.Ind
     known = named.index.intersection(customer_ids)
     segments.loc[known] = named.loc[known]
     return segments
+
+
+def _last_and_frequency(purchases: pd.DataFrame) -> pd.DataFrame:
+    """Per customer of ``purchases`` (sorted by id): their last purchase's ``last`` moment and their ``frequency``, the
+    number of distinct orders; as pandas' ``groupby("customer_id").agg(last=("timestamp", "max"), frequency=
+    ("order_id", "nunique"))`` gives them, in numpy: pandas took 1.0 of the 2.2 CPU-s of the tests' demo slice, the
+    past sends' ~50 campaigns each asking for their day's segments."""
+    customers, ids = pd.factorize(purchases["customer_id"], sort=True)
+    orders = pd.factorize(purchases["order_id"])[0]
+    named = customers >= 0  # as groupby, a purchase without a customer counts for none
+    customers, orders, moments = customers[named], orders[named], purchases["timestamp"].to_numpy()[named]
+    if not len(customers):
+        return purchases.groupby("customer_id").agg(last=("timestamp", "max"), frequency=("order_id", "nunique"))
+    by_customer = np.lexsort((orders, customers))
+    customers, orders, moments = customers[by_customer], orders[by_customer], moments[by_customer]
+    starts = np.flatnonzero(np.r_[True, customers[1:] != customers[:-1]])
+    new_order = np.r_[True, (customers[1:] != customers[:-1]) | (orders[1:] != orders[:-1])] & (orders >= 0)
+    return pd.DataFrame(
+        {"last": np.fmax.reduceat(moments, starts), "frequency": np.add.reduceat(new_order.astype(np.int64), starts)},
+        index=pd.Index(ids.take(customers[starts]), name="customer_id"),
+    )

@@ -294,3 +294,22 @@ def test_default_store_is_the_documented_size():
     assert len(store.customers) == 3000 and len(store.products) == 300
     assert 25_000 < len(store.purchases) < 35_000
     assert 3_000 < len(store.sends) < 25_000
+
+
+def test_a_day_s_segments_count_each_customer_s_distinct_orders_and_last_purchase_as_pandas_does():
+    """segments_on's per-customer figures, computed in numpy, are pandas' groupby aggregation's: ids of text or
+    numbers, an order on several lines counted once, a line without an order id or a customer counted for none."""
+    from service.demo.segments import _last_and_frequency
+
+    rng = np.random.default_rng(3)
+    for trial in range(40):
+        size = int(rng.integers(1, 40))
+        numbers = rng.integers(0, 6, size)
+        customers = pd.Series(numbers if trial % 2 else [f"c{n}" for n in numbers], dtype=object)
+        customers[rng.random(size) < 0.1] = None
+        orders = pd.Series([f"o{n}" for n in rng.integers(0, 8, size)], dtype=object)
+        orders[rng.random(size) < 0.1] = None
+        moments = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 1000, size), unit="h")
+        purchases = pd.DataFrame({"customer_id": customers, "order_id": orders, "timestamp": moments})
+        by_pandas = purchases.groupby("customer_id").agg(last=("timestamp", "max"), frequency=("order_id", "nunique"))
+        pd.testing.assert_frame_equal(_last_and_frequency(purchases), by_pandas, check_index_type=False)
