@@ -12,9 +12,7 @@ from sqlalchemy import select
 from service.db.models import Draft
 from service.db.session import session_scope
 from tests.service.conftest import (
-    generated_campaign,
     trained_in_process,
-    trained_shop,
     trained_shop_with_campaign,
     upload,
     wait_for_job,
@@ -117,9 +115,9 @@ def test_a_campaign_is_not_generated_and_sent_at_once(client, engine, demo_files
     from service.pipeline.sending import send_campaign
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    campaign_id = trained_shop_with_campaign(client, demo_files, max_customers=2)
+    # Read by the send alone: set once the shop and campaign kept without it (the drafts API's tests') are copied.
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(mail_server[0].port))
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=2)
     first = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
     approved = client.post(f"/drafts/{first['id']}/approve", json={"variant_id": first["selected_variant_id"]})
     assert approved.status_code == 200
