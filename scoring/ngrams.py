@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, repeat
 
 import numpy as np
 import pandas as pd
@@ -54,18 +54,20 @@ def term_counts(analyzer: str, ngram_range: tuple[int, int], text: str) -> dict[
 
 def _count_matrix(per_text: list[dict[str, int]], vocabulary: dict[str, int]) -> sparse.csr_matrix:
     """float64 counts of ``vocabulary``'s terms (the others left out), a row per text's counts, each row's terms in
-    column order (``sort_indices``, as CountVectorizer leaves them)."""
-    numbers, values, indptr = [], [], [0]
-    for counts in per_text:
-        for term, count in counts.items():
-            number = vocabulary.get(term)
-            if number is not None:
-                numbers.append(number)
-                values.append(count)
-        indptr.append(len(numbers))
+    column order (``sort_indices``, as CountVectorizer leaves them). The terms are looked up in one pass over all
+    texts' counts (``map``, not a Python loop per term: 3.3 million terms took about 1 CPU-s of a demo eval)."""
+    lengths = np.fromiter(map(len, per_text), dtype=np.int64, count=len(per_text))
+    every_term = list(chain.from_iterable(per_text))
+    numbers = np.fromiter(map(vocabulary.get, every_term, repeat(-1)), dtype=np.int64, count=len(every_term))
+    values = np.fromiter(
+        chain.from_iterable(counts.values() for counts in per_text), dtype=np.float64, count=len(every_term)
+    )
+    known = numbers >= 0
+    kept_per_text = np.bincount(np.repeat(np.arange(len(per_text)), lengths)[known], minlength=len(per_text))
+    indptr = np.zeros(len(per_text) + 1, dtype=np.int32)
+    np.cumsum(kept_per_text, out=indptr[1:])
     matrix = sparse.csr_matrix(
-        (np.array(values, dtype=np.float64), np.array(numbers, dtype=np.int32), np.array(indptr, dtype=np.int32)),
-        shape=(len(per_text), len(vocabulary)),
+        (values[known], numbers[known].astype(np.int32), indptr), shape=(len(per_text), len(vocabulary))
     )
     matrix.sort_indices()
     return matrix
