@@ -28,7 +28,6 @@ protocol 0.474, 0.790 (a difference within the test split's noise, ~0.006).
 
 from __future__ import annotations
 
-import itertools
 import time
 
 import lightgbm as lgb
@@ -76,24 +75,36 @@ def _cascade(probabilities: np.ndarray, thresholds: tuple[float, float]) -> np.n
     return np.where(probabilities[:, 2] > thresholds[1], 2, np.where(engaged > thresholds[0], 1, 0))
 
 
-def _macro_f1(status: np.ndarray, predicted: np.ndarray) -> float:
-    """Macro-F1 over the three classes via one bincount (sklearn's is too slow inside a threshold grid)."""
-    confusion = np.bincount(status * 3 + predicted, minlength=9).reshape(3, 3)
-    true_positive = np.diag(confusion)
-    denominator = confusion.sum(axis=0) + confusion.sum(axis=1)
-    return float(np.mean(np.divide(2 * true_positive, denominator, out=np.zeros(3), where=denominator > 0)))
+def _macro_f1_of(confusion: np.ndarray) -> np.ndarray:
+    """Macro-F1 of each 3x3 confusion matrix (true class by row, predicted by column) in the last two axes, from
+    the counts alone (sklearn's is too slow inside a threshold grid)."""
+    true_positive = np.diagonal(confusion, axis1=-2, axis2=-1)
+    denominator = confusion.sum(axis=-2) + confusion.sum(axis=-1)
+    f1 = np.divide(2 * true_positive, denominator, out=np.zeros(denominator.shape), where=denominator > 0)
+    return np.mean(f1, axis=-1)
 
 
 def _best_thresholds(probabilities: np.ndarray, status: np.ndarray) -> tuple[tuple[float, float], float]:
+    """The (t1, t2) of the grid whose cascade scores the best macro-F1, the first of equal scores in the grid's
+    order (t1 outer). Each t2's confusion matrices for every t1 are counted at once (a sorted search of each
+    class's engaged probabilities), where the 1,840 cascades, each over every row, took 0.7 CPU-s; the counts,
+    and so the scores and the choice, are the same."""
     engaged = probabilities[:, 1] + probabilities[:, 2]
-    best, best_f1 = (0.5, 0.5), -1.0
-    for t1, t2 in itertools.product(
-        np.quantile(engaged, np.linspace(0.5, 0.95, 46)), np.quantile(probabilities[:, 2], np.linspace(0.8, 0.995, 40))
-    ):
-        score = _macro_f1(status, _cascade(probabilities, (t1, t2)))
-        if score > best_f1:
-            best, best_f1 = (float(t1), float(t2)), score
-    return best, best_f1
+    engaged_cuts = np.quantile(engaged, np.linspace(0.5, 0.95, 46))
+    acknowledged_cuts = np.quantile(probabilities[:, 2], np.linspace(0.8, 0.995, 40))
+    scores = np.empty((len(engaged_cuts), len(acknowledged_cuts)))
+    for column, t2 in enumerate(acknowledged_cuts):
+        acknowledged = probabilities[:, 2] > t2
+        confusion = np.zeros((len(engaged_cuts), 3, 3), dtype=np.int64)
+        confusion[:, :, 2] = np.bincount(status[acknowledged], minlength=3)
+        for true_class in range(3):
+            rest = np.sort(engaged[~acknowledged & (status == true_class)])
+            read = len(rest) - np.searchsorted(rest, engaged_cuts, side="right")  # engaged > t1
+            confusion[:, true_class, 1] = read
+            confusion[:, true_class, 0] = len(rest) - read
+        scores[:, column] = _macro_f1_of(confusion)
+    row, column = np.unravel_index(np.argmax(scores), scores.shape)  # argmax: the first of equal maxima
+    return (float(engaged_cuts[row]), float(acknowledged_cuts[column])), float(scores[row, column])
 
 
 def _ordinal(ge1: np.ndarray, ge2: np.ndarray) -> np.ndarray:

@@ -172,3 +172,30 @@ def test_each_eval_is_said_on_stderr_as_it_starts_and_ends(monkeypatch, capsys):
     assert progress[1].startswith("eval 1 of 2: sme done in ") and progress[1].endswith(" s")
     assert progress[2:] == ["eval 2 of 2: hillstrom", "eval 2 of 2: hillstrom skipped: its data is missing"]
     assert "skipped" in results["hillstrom"]
+
+
+def test_the_sme_thresholds_are_the_first_best_cascade_of_the_grid():
+    """The threshold search counts every t1 of a t2 at once: it picks what scoring each cascade in turn picked."""
+    import itertools
+
+    import numpy as np
+
+    from evals.scoring.sme import _best_thresholds, _cascade
+
+    rng = np.random.default_rng(0)
+    probabilities = rng.dirichlet([5, 2, 1], 2_000).round(2)  # rounded: equal probabilities, tied thresholds
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    status = rng.integers(0, 3, 2_000)
+
+    def macro_f1(predicted: np.ndarray) -> float:
+        confusion = np.bincount(status * 3 + predicted, minlength=9).reshape(3, 3)
+        denominator = confusion.sum(axis=0) + confusion.sum(axis=1)
+        return float(np.mean(np.divide(2 * np.diag(confusion), denominator, out=np.zeros(3), where=denominator > 0)))
+
+    engaged = probabilities[:, 1] + probabilities[:, 2]
+    grid = itertools.product(
+        np.quantile(engaged, np.linspace(0.5, 0.95, 46)), np.quantile(probabilities[:, 2], np.linspace(0.8, 0.995, 40))
+    )
+    scored = [((float(t1), float(t2)), macro_f1(_cascade(probabilities, (t1, t2)))) for t1, t2 in grid]
+    best = max(score for _, score in scored)
+    assert _best_thresholds(probabilities, status) == next(item for item in scored if item[1] == best)
