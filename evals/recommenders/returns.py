@@ -32,7 +32,7 @@ from evals.datasets import exit_status
 from evals.recommenders import data
 from evals.recommenders.evaluate import ranked_all_and_new
 from evals.recommenders.metrics import accuracy
-from evals.recommenders.protocols import Split, time_split
+from evals.recommenders.protocols import Split, products_by_customer, time_split
 from evals.recommenders.run import BASELINES, lineup
 from evals.report import add_out_option, finish
 from recommenders.registry import create
@@ -77,7 +77,7 @@ def kept_targets(split: Split, purchases: pd.DataFrame, returns: pd.DataFrame) -
     cutoff = pd.Timestamp(split.settings["cutoff"])
     stands = uncancelled(purchases, returns)
     tested = purchases[(purchases["timestamp"] >= cutoff).to_numpy() & stands]
-    kept = tested.groupby("customer_id")["product_id"].agg(set).to_dict()
+    kept = products_by_customer(tested).to_dict()
 
     def less_returned(targets: dict[str, set[str]]) -> dict[str, set[str]]:
         netted = {customer: products & kept.get(customer, set()) for customer, products in targets.items()}

@@ -139,7 +139,7 @@ def test_a_split_s_products_by_customer_are_pandas_own_grouping_of_the_text_colu
     shop.loc[3, "product_id"] = None
     shop.loc[5, "customer_id"] = None
     grouped = shop.groupby("customer_id")["product_id"].agg(set)
-    gathered = protocols._products_by_customer(shop)
+    gathered = protocols.products_by_customer(shop)
     assert gathered.index.equals(grouped.index) and gathered.index.dtype == grouped.index.dtype
 
     def named(products: set) -> set:
